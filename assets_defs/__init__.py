@@ -1,0 +1,1 @@
+"""Thin Dagster assets, checks and resources wiring config -> gasp_ops -> files."""

@@ -1,0 +1,1 @@
+"""Metrics, tables and plots (filled in by the evaluation work; see the issues)."""

@@ -1,0 +1,57 @@
+"""Named scale presets: ``tiny`` (CPU, CI, demo) and ``paper`` (the paper's scale, on a GPU)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from gasp_ops.errors import GaspInputError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Scale settings shared by the pipeline's assets.
+
+    name: preset name.
+    uv_resolution: UV-map resolution R for Gaussian initialisation (paper: 512 -> ~187k Gaussians on FLAME).
+    image_size: rendered image side in pixels.
+    preview_identities: random identities in the head-model contact sheet.
+    preview_views: azimuths (degrees) of the contact sheet's views; 0 = front, 90 = subject's left side.
+    binding_report_resolutions: UV resolutions whose Gaussian counts are reported.
+    """
+
+    name: str
+    uv_resolution: int
+    image_size: int
+    preview_identities: int
+    preview_views: tuple[float, ...]
+    binding_report_resolutions: tuple[int, ...]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        name="tiny",
+        uv_resolution=128,
+        image_size=128,
+        preview_identities=4,
+        preview_views=(0.0, 45.0, 90.0, 180.0),
+        binding_report_resolutions=(64, 128, 256, 512),
+    ),
+    "paper": Preset(
+        name="paper",
+        uv_resolution=512,
+        image_size=512,
+        preview_identities=8,
+        preview_views=(0.0, 45.0, 90.0, 135.0, 180.0, -90.0),
+        binding_report_resolutions=(64, 128, 256, 512),
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; unknown names raise a one-line error listing the known ones."""
+    if name not in PRESETS:
+        raise GaspInputError("preset", f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]

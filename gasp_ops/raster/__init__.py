@@ -1,0 +1,1 @@
+"""Small exact triangle rasterisers (UV layouts, annotations)."""

@@ -1,0 +1,1 @@
+"""Pictures people look at: contact sheets, shading for previews."""

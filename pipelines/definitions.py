@@ -1,0 +1,15 @@
+"""The one ``Definitions`` of the project (workspace.yaml and pyproject's [tool.dagster] point here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets_defs import head_model_assets
+from assets_defs.resources import default_resources
+from pipelines.jobs import gasp_main
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([head_model_assets]),
+    jobs=[gasp_main],
+    resources=default_resources(),
+)

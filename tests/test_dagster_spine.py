@@ -1,0 +1,78 @@
+"""The Dagster spine: Definitions load, partitions, resources, and the main job materialises its assets."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from PIL import Image
+
+from assets_defs.partitions import SETTINGS, subject_setting_partitions
+from assets_defs.resources import DataRoot, PipelinePreset
+from gasp_ops.errors import GaspInputError
+from pipelines.definitions import defs
+from pipelines.jobs import MAIN_JOB
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_load_and_name_the_main_job():
+    job = defs.resolve_job_def(MAIN_JOB)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"uv_binding_counts", "head_model_preview"} <= keys
+    assert job.name == MAIN_JOB
+
+
+def test_workspace_points_at_the_definitions():
+    text = (ROOT / "workspace.yaml").read_text()
+    assert "pipelines.definitions" in text and "defs" in text
+
+
+def test_subject_by_setting_partitions():
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("subjects", ["s036", "s037"])
+    keys = subject_setting_partitions.get_partition_keys(dynamic_partitions_store=instance)
+    assert len(keys) == 2 * len(SETTINGS)
+    assert dg.MultiPartitionKey({"subject": "s036", "setting": "monocular"}) in keys
+
+
+def test_unknown_preset_fails_with_a_clear_error():
+    with pytest.raises(GaspInputError, match="unknown preset 'huge'"):
+        PipelinePreset(name="huge").get()
+
+
+def test_main_job_materialises_on_tiny(tmp_path):
+    job = defs.resolve_job_def(MAIN_JOB)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"data_root": DataRoot(root=str(tmp_path))},
+    )
+    assert result.success
+    counts = pd.read_parquet(tmp_path / "tiny" / "head_model" / "uv_binding_counts.parquet")
+    assert list(counts.uv_resolution) == [64, 128, 256, 512]
+    assert counts.num_gaussians.is_monotonic_increasing and int(counts.num_gaussians.iloc[0]) > 1000
+    sheet = Image.open(tmp_path / "tiny" / "head_model" / "preview.png")
+    assert sheet.size[0] > 4 * 128 and sheet.size[1] > 4 * 128
+    mats = result.asset_materializations_for_node("head_model_preview")
+    assert "contact_sheet" in mats[0].metadata and mats[0].metadata["num_gaussians"].value > 1000
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+
+
+def test_readme_holds_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    setup = readme.split("## Set-up on a fresh machine", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", setup, flags=re.S)
+    assert len(commands) == 2
+    assert "dagster job execute -w workspace.yaml -j " + MAIN_JOB in commands[0]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_cli_rejects_unknown_preset_in_one_line():
+    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "preview", "--out", "/tmp/x.png", "--preset", "huge"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "unknown preset 'huge'" in out.stderr
