@@ -20,7 +20,7 @@ from gasp_ops.viz.region_shading import shaded_region_colors
 
 
 def framing_cameras(vertices: torch.Tensor, azimuths_deg, image_size: int, fov_deg: float = 20.0,
-                    elevation_deg: float = 5.0, margin: float = 1.1) -> Cameras:
+                    elevation_deg: float = 5.0, margin: float = 1.2) -> Cameras:
     """Orbit cameras around the bounding-box centre of ``vertices`` [V, 3] that keep the whole mesh in frame
     from every azimuth (the frame's half-width covers the largest horizontal or vertical half-extent)."""
     lo, hi = vertices.min(0).values, vertices.max(0).values

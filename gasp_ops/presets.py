@@ -17,6 +17,11 @@ class Preset:
     preview_identities: random identities in the head-model contact sheet.
     preview_views: azimuths (degrees) of the contact sheet's views; 0 = front, 90 = subject's left side.
     binding_report_resolutions: UV resolutions whose Gaussian counts are reported.
+    synthetic_identities: identities in the synthetic prior dataset (paper: 1,000).
+    synthetic_views: rendered views per identity (paper: 50).
+    synthetic_image_size: side of the synthetic renders in pixels (paper: 512).
+    texture_size: side of each identity's skin texture in texels.
+    supersample: anti-aliasing factor of the synthetic mesh renders (odd keeps annotations exact).
     """
 
     name: str
@@ -25,6 +30,11 @@ class Preset:
     preview_identities: int
     preview_views: tuple[float, ...]
     binding_report_resolutions: tuple[int, ...]
+    synthetic_identities: int
+    synthetic_views: int
+    synthetic_image_size: int
+    texture_size: int
+    supersample: int
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -38,6 +48,11 @@ PRESETS: dict[str, Preset] = {
         preview_identities=4,
         preview_views=(0.0, 45.0, 90.0, 180.0),
         binding_report_resolutions=(64, 128, 256, 512),
+        synthetic_identities=8,
+        synthetic_views=12,
+        synthetic_image_size=128,
+        texture_size=256,
+        supersample=3,
     ),
     "paper": Preset(
         name="paper",
@@ -46,6 +61,11 @@ PRESETS: dict[str, Preset] = {
         preview_identities=8,
         preview_views=(0.0, 45.0, 90.0, 135.0, 180.0, -90.0),
         binding_report_resolutions=(64, 128, 256, 512),
+        synthetic_identities=1000,
+        synthetic_views=50,
+        synthetic_image_size=512,
+        texture_size=1024,
+        supersample=3,
     ),
 }
 

@@ -67,7 +67,7 @@ def test_readme_holds_exactly_two_setup_commands_and_ci_runs_the_test_one():
     setup = readme.split("## Set-up on a fresh machine", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```bash\n(.*?)\n```", setup, flags=re.S)
     assert len(commands) == 2
-    assert "dagster job execute -w workspace.yaml -j " + MAIN_JOB in commands[0]
+    assert "dagster job execute -m pipelines.definitions -j " + MAIN_JOB in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 
@@ -76,3 +76,10 @@ def test_cli_rejects_unknown_preset_in_one_line():
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "unknown preset 'huge'" in out.stderr
+
+
+def test_workspace_loads_through_the_dagster_cli():
+    out = subprocess.run(["dagster", "job", "list", "-w", "workspace.yaml"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"Job: {MAIN_JOB}" in out.stdout

@@ -4,7 +4,6 @@ anti-aliasing, annotation exactness, determinism, chunk invariance and input err
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
@@ -508,25 +507,3 @@ def test_bad_inputs_raise_one_line_errors_naming_the_argument():
             fn()
         msg = str(err.value)
         assert msg.startswith(name + ":") and "\n" not in msg, (name, msg)
-
-
-# ----------------------------------------------------------------------------------------------------- speed
-
-
-def benchmark(resolution=128, supersample=3, repeats=3) -> float:
-    """Seconds per image for the 10k-vertex / 20k-face torus (the module docstring's numbers)."""
-    verts, faces, uv = torus(100, 100)
-    cams = orbit_cameras(torch.tensor([30.0]), torch.tensor([35.0]), 2.5, 40.0, resolution, resolution)
-    tex = torch.rand(1, 1024, 1024, 3)
-    render_mesh(verts, faces, uv, faces, tex, cams, supersample=supersample)
-    times = []
-    for _ in range(repeats):  # best of: the machine may be shared
-        t0 = time.perf_counter()
-        render_mesh(verts, faces, uv, faces, tex, cams, supersample=supersample)
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def test_speed_10k_vertex_mesh_at_128_with_supersample_3():
-    seconds = benchmark(128, 3, repeats=3)
-    assert seconds < 1.0, f"{seconds:.3f} s per image"

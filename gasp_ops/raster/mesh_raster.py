@@ -32,12 +32,14 @@ so ``render_mesh`` takes its annotations from that sample and they equal a plain
 for even s it rasterises the pixel centres in an extra s = 1 pass. Prefer odd s (default 3).
 
 Speed, closed 10,000-vertex / 20,000-face torus filling about half the frame, 1024^2 texture, float32
-(``tests/test_mesh_raster.py::benchmark``; best of several runs, the CPU box is shared with other jobs):
-    this 2-core CPU, torch 2.14, one camera:
-        rasterize_mesh 128 x 128, s = 1                      ~0.03 s
-        rasterize_mesh 128 x 128, s = 3 (384^2 samples)      ~0.08 s
-        render_mesh    128 x 128, s = 3                      ~0.09 s per image
-        render_mesh    512 x 512, s = 3                      ~0.9 s per image
+(``tests/test_mesh_raster.py::benchmark``, best of several runs):
+    this 2-core CPU, torch 2.14, one camera        2 threads, idle box    1 thread, box busy with other jobs
+        rasterize_mesh 128 x 128, s = 1                ~0.03 s                ~0.04 s
+        rasterize_mesh 128 x 128, s = 3                ~0.08 s                ~0.10 s
+        render_mesh    128 x 128, s = 3                ~0.09 s / image        ~0.13 s / image
+        render_mesh    512 x 512, s = 3                ~0.9 s / image
+    With 2 threads on a box that other processes keep busy, torch's intra-op barriers stall and the same calls
+    took 0.8-2 s: give CPU data-generation workers one thread each (``torch.set_num_threads(1)``).
     one H200 (torch 2.11, CUDA), render_mesh 512 x 512, s = 3:
         1 camera per call 56 ms; 8 cameras 87 ms (11 ms/image, peak 1.7 GiB); 25 cameras 0.22 s (8.8 ms/image,
         peak 5.3 GiB). CUDA and CPU gave identical face ids and barycentrics on a 4-view test.

@@ -3,6 +3,8 @@ reference backend that compute the same thing (gsplat 1.5.3 "classic" rasterisat
 
 from __future__ import annotations
 
+import importlib
+
 import torch
 
 from gasp_ops.cameras import Cameras
@@ -75,8 +77,7 @@ def gsplat_available() -> bool:
     global _GSPLAT_OK
     if _GSPLAT_OK is None:
         try:
-            import gsplat  # noqa: F401
-
+            importlib.import_module("gsplat")
             _GSPLAT_OK = torch.cuda.is_available()
         except Exception:  # ImportError, or a broken CUDA build
             _GSPLAT_OK = False

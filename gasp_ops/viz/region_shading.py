@@ -15,7 +15,7 @@ REGION_ALBEDO = torch.tensor(
         [0.82, 0.60, 0.50],  # ears
         [0.80, 0.62, 0.52],  # neck
         [0.92, 0.92, 0.90],  # eyes
-        [0.70, 0.32, 0.32],  # mouth: lips
+        [0.78, 0.46, 0.43],  # mouth: lips
     ]
 )
 assert REGION_ALBEDO.shape[0] == len(REGIONS)
