@@ -45,5 +45,11 @@ class HeadPose:
     def to(self, device=None, dtype=None) -> "HeadPose":
         return HeadPose(**{f.name: getattr(self, f.name).to(device=device, dtype=dtype) for f in fields(self)})
 
+    def __getitem__(self, index) -> "HeadPose":
+        """The frames selected by ``index`` (int, slice, or index tensor); an int keeps a batch of one."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return HeadPose(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
     def as_dict(self) -> dict[str, torch.Tensor]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -29,3 +29,33 @@ def save_png(path: str | os.PathLike, image) -> Path:
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(to_uint8(image)).save(tmp, format="PNG")
     return Path(path)
+
+
+def save_png16(path: str | os.PathLike, values: np.ndarray) -> Path:
+    """Write a 2D integer map (0..65535) as a 16-bit single-channel PNG, atomically."""
+    import cv2
+
+    values = np.asarray(values)
+    if values.ndim != 2 or values.min(initial=0) < 0 or values.max(initial=0) > 65535:
+        raise ValueError(f"{path}: a 16-bit PNG holds a 2D map of values in [0, 65535]")
+    with atomic_path(path, suffix=".png") as tmp:
+        if not cv2.imwrite(str(tmp), values.astype(np.uint16)):
+            raise OSError(f"{path}: could not encode PNG")
+    return Path(path)
+
+
+def load_png(path: str | os.PathLike) -> np.ndarray:
+    """Read a PNG as stored: uint8 [H, W, C] / [H, W], or uint16 [H, W] for 16-bit maps."""
+    import cv2
+
+    from gasp_ops.errors import GaspInputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise GaspInputError(str(path), "file not found")
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise GaspInputError(str(path), "not a readable PNG")
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA if image.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return image

@@ -34,7 +34,7 @@ IRIS_RGB: dict[str, tuple[float, float, float]] = {
 AGE_GROUPS: tuple[str, ...] = ("young", "middle", "old")
 #: Wrinkle strength and fraction of grey strands per age group (jittered per identity).
 AGE_WRINKLES: dict[str, float] = {"young": 0.0, "middle": 0.45, "old": 1.0}
-AGE_GREY: dict[str, float] = {"young": 0.0, "middle": 0.15, "old": 0.55}
+AGE_GREY: dict[str, float] = {"young": 0.0, "middle": 0.08, "old": 0.5}
 
 #: Facial hair: ``stubble`` is texture only; ``moustache`` and ``beard`` are geometry shells plus texture.
 FACIAL_HAIR_STYLES: tuple[str, ...] = ("none", "stubble", "moustache", "beard")

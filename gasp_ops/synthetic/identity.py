@@ -205,7 +205,7 @@ def sample_identity(index: int, seed: int, head: HeadModel, domain: str = "prior
     eye_colour = overrides.get("eye_colour", EYE_COLOURS[_choice(u[9], eye_probs)])
     iris = tuple(float(min(1.0, c * (0.85 + 0.3 * u[10]))) for c in IRIS_RGB[eye_colour])
 
-    lip = _mix((0.78, 0.42, 0.42), (0.42, 0.22, 0.2), dark)
+    lip = _mix(_mix(skin, (0.72, 0.36, 0.38), 0.55), (0.40, 0.22, 0.2), dark * 0.5)
     lip = _mix(lip, (lip[0] * 0.95, lip[1] * 0.8, lip[2] * 0.85), u[11])
     brow_base = hair if hair_colour not in ("grey", "white") else _mix(hair, (0.3, 0.28, 0.26), 0.5)
     brow = _mix(brow_base, (0.05, 0.04, 0.035), 0.35 * u[12])

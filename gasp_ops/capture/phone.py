@@ -1,0 +1,99 @@
+"""Phone / webcam captures: one video or photo, no calibration -> intrinsics from a field-of-view prior -> the same
+landmarks, tracking (monocular), matting and frame table as NeRSemble.
+
+The camera is the world frame (world_to_cam = I); square pixels, principal point at the centre, horizontal field of
+view ``fov_deg`` along the image width (default 60 degrees: a phone main camera in landscape / a webcam).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gasp_ops.cameras import Cameras, intrinsics_from_fov
+from gasp_ops.capture.frame_table import make_table
+from gasp_ops.capture.matting import compute_mattes
+from gasp_ops.capture.nersemble import resize_image
+from gasp_ops.capture.outputs import write_sequence
+from gasp_ops.capture.preprocess import PreprocessReport, detect_all, mattes_after_tracking
+from gasp_ops.capture.tracking import Tracker, TrackingConfig
+from gasp_ops.errors import GaspInputError
+from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.io.tables import write_parquet
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def load_capture(path: str | os.PathLike, frame_step: int = 1, max_frames: int = 60, max_side: int = 512) -> np.ndarray:
+    """uint8 RGB frames [T, H, W, 3] of a photo or video, downscaled to ``max_side``."""
+    import cv2
+
+    from gasp_ops.capture.video import read_video
+
+    path = Path(path)
+    if not path.is_file():
+        raise GaspInputError(str(path), "file not found")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise GaspInputError(str(path), "not a readable image")
+        frames = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)[None]
+    else:
+        frames = read_video(path)[::max(1, int(frame_step))][:max_frames]
+    H, W = frames.shape[1:3]
+    s = min(1.0, max_side / max(H, W))
+    if s < 1:
+        frames = np.stack([resize_image(f, round(W * s), round(H * s)) for f in frames])
+    return frames
+
+
+def phone_camera(width: int, height: int, fov_deg: float = 60.0) -> Cameras:
+    return Cameras(torch.eye(4)[None], intrinsics_from_fov(fov_deg, width, height)[None], width, height)
+
+
+def preprocess_capture(path: str | os.PathLike, out_dir: str | os.PathLike, head: HeadModel, *,
+                       frames: np.ndarray | None = None, fov_deg: float = 60.0, matting: str = "grabcut",
+                       rvm_path: str | None = None, frame_step: int = 1, max_frames: int = 60,
+                       config: TrackingConfig | None = None, name: str | None = None) -> PreprocessReport:
+    """Preprocess a phone/webcam photo or video into ``out_dir/{name}`` (frame table ``frames.parquet``).
+
+    frames: already-decoded uint8 RGB frames [T, H, W, 3] (then ``path`` only names the capture). Raises
+    ``GaspInputError`` naming ``path`` when no face is found in any frame.
+    """
+    path = Path(path)
+    images = load_capture(path, frame_step, max_frames) if frames is None else np.asarray(frames)
+    T, H, W = images.shape[:3]
+    cams = phone_camera(W, H, fov_deg)
+    lm = detect_all(images[:, None])
+    if not np.isfinite(lm[..., 0, 0]).any():
+        raise GaspInputError(str(path), "no face found")
+    mattes = None
+    if matting == "rvm":
+        from gasp_ops.capture.matting_rvm import load_rvm
+
+        mattes = compute_mattes("rvm", images, rvm_model=load_rvm(rvm_path or ""), source=str(path))[:, None]
+    elif matting != "grabcut":
+        raise GaspInputError("matting", f"phone/webcam captures have no plate or alpha maps: use 'grabcut' or 'rvm', got {matting!r}")
+    cfg = config or TrackingConfig()
+    res = Tracker(head, images[:, None], cams, mattes, lm, cfg, video=T > 2).track()
+    if mattes is None:
+        mattes = mattes_after_tracking(head, images[:, None], res, cams)
+    name = name or path.stem
+    out = Path(out_dir) / name
+    stage = Path(out_dir) / f".staging_{name}"
+    shutil.rmtree(stage, ignore_errors=True)
+    rows, overlays = write_sequence(stage, Path("."), head, res, images[:, None], mattes, cams, ["phone"],
+                                    list(range(T)), {"source": "capture", "subject": -1, "sequence": name})
+    table = make_table(rows)
+    write_parquet(stage / "frames.parquet", table)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(stage, out)
+    report = PreprocessReport(table=table, table_path=out / "frames.parquet")
+    report.tracking[name], report.overlays[name], report.mattes[name] = res, overlays, mattes
+    report.cameras[name] = ["phone"]
+    return report

@@ -1,0 +1,362 @@
+"""3DMM tracking of a capture: identity per subject; expression, jaw, neck and rigid pose per frame.
+
+Inputs: images [T, C, H, W, 3] uint8 of T frames seen by C calibrated cameras (fixed over time), mattes
+[T, C, H, W] and detected 68-point landmarks [T, C, 68, 2] (NaN where no face was found). Works with any
+``HeadModel`` (``ProceduralHead``, ``FlameHead`` with a landmark embedding).
+
+Stages (``TrackingResult.stages`` records what ran, ``seed`` how it started):
+1. Seed: ``landmarks`` - rigid pose, then identity / expression / jaw, fitted to the detected landmarks in every
+   view that has them (robust loss; the jaw contour down-weighted since dlib follows the 2D outline);
+   ``default_pose`` - no face detected anywhere but calibrated cameras: the head is put where the rig's optical
+   axes meet, facing camera ``frontal``.
+2. Photometric refinement, coarse to fine (image blur ``photo_stages``): multi-view / multi-frame colour
+   consistency of the visible skin vertices (colours sampled at their projections; visibility from the exact mesh
+   rasteriser, refreshed every ``visibility_every`` steps), plus the landmark term, priors and temporal smoothness.
+3. Silhouette refinement: the head mesh's soft silhouette (UV-bound Gaussians, ``soft_silhouette``) must stay
+   inside the matte (one-sided: hair and clothes make the matte larger than the head).
+All parameters are optimised jointly over frames and views with Adam (multi-view joint fitting).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from gasp_ops.cameras import Cameras
+from gasp_ops.capture.projection import gaussian_blur, project, sample_images
+from gasp_ops.capture.rigid import rig_focus
+from gasp_ops.errors import GaspInputError
+from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.headmodel.pose import HeadPose
+from gasp_ops.headmodel.topology import REGIONS
+from gasp_ops.raster.mesh_raster import rasterize_mesh
+
+JAW_CONTOUR = slice(0, 17)
+PHOTO_REGIONS = ("face", "ears", "eyes")
+
+
+@dataclass
+class TrackingConfig:
+    """Iteration counts, weights and learning rates (defaults: the tiny CPU preset)."""
+
+    seed_rigid_iters: int = 80
+    seed_iters: int = 120
+    photo_stages: tuple = ((6.0, 60), (3.0, 50), (1.5, 50), (0.75, 40))
+    w_focus: float = 200.0
+    silhouette_iters: int = 15
+    silhouette_size: int = 64
+    silhouette_views: int = 4
+    visibility_every: int = 25
+    w_landmark: float = 1.0
+    w_landmark_refine: float = 0.05
+    w_jaw_contour: float = 0.2
+    w_photo: float = 60.0
+    w_silhouette: float = 20.0
+    w_identity: float = 0.02
+    w_expression: float = 0.02
+    w_neck: float = 2.0
+    w_smooth: float = 20.0
+    photo_eps: float = 0.03
+    frontal: int = 0
+    seed: int = 0
+
+
+@dataclass
+class TrackingResult:
+    """identity [n_identity]; expression [T, E]; pose (batch T, world frame); vertices [T, V, 3];
+    landmarks_2d [T, C, 68, 2] of the fitted model; detected [T, C, 68, 2] (NaN: none); seed ('landmarks' or
+    'default_pose'); stages run; final losses."""
+
+    identity: torch.Tensor
+    expression: torch.Tensor
+    pose: HeadPose
+    vertices: torch.Tensor
+    landmarks_2d: torch.Tensor
+    detected: torch.Tensor
+    seed: str
+    stages: list = field(default_factory=list)
+    losses: dict = field(default_factory=dict)
+
+    def landmark_error_px(self) -> torch.Tensor:
+        """Mean reprojection error [T, C] against the detections (NaN where none)."""
+        d = (self.landmarks_2d - self.detected).norm(dim=-1)
+        return d.nanmean(-1)
+
+
+class _Params(torch.nn.Module):
+    def __init__(self, head: HeadModel, T: int):
+        super().__init__()
+        z = lambda *s: torch.nn.Parameter(torch.zeros(*s))  # noqa: E731
+        self.identity = z(1, head.n_identity)
+        self.expression = z(T, head.n_expression)
+        self.rotation, self.translation, self.neck, self.jaw = z(T, 3), z(T, 3), z(T, 3), z(T, 3)
+
+    def pose(self) -> HeadPose:
+        T = self.expression.shape[0]
+        return HeadPose(rotation=self.rotation, translation=self.translation, neck=self.neck, jaw=self.jaw,
+                        eyes=torch.zeros(T, 6))
+
+    def vertices(self, head: HeadModel) -> torch.Tensor:
+        T = self.expression.shape[0]
+        return head(self.identity.expand(T, -1), self.expression, self.pose())
+
+
+def facing_rotation(w2c: torch.Tensor) -> torch.Tensor:
+    """Axis-angle [3] turning the head (+z forward, +y up) to face the camera ``w2c`` [4, 4] upright."""
+    from gasp_ops.capture.rigid import matrix_to_axis_angle
+
+    fwd = -w2c[2, :3]
+    up = -w2c[1, :3]
+    x = torch.linalg.cross(up, fwd)
+    R = torch.stack([x / x.norm(), up / up.norm(), fwd / fwd.norm()], 1)
+    return matrix_to_axis_angle(R)
+
+
+def _charbonnier(x: torch.Tensor, eps: float) -> torch.Tensor:
+    return torch.sqrt(x * x + eps * eps) - eps
+
+
+def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """Area-weighted unit vertex normals [T, V, 3] of meshes [T, V, 3]."""
+    tri = vertices[:, faces]
+    fn = torch.linalg.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0], dim=-1)
+    n = torch.zeros_like(vertices)
+    for k in range(3):
+        n.index_add_(1, faces[:, k], fn)
+    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+class Tracker:
+    """Fits ``head`` to one capture (see module docstring). ``track()`` returns a ``TrackingResult``."""
+
+    def __init__(self, head: HeadModel, images: np.ndarray, cameras: Cameras, mattes: np.ndarray | None,
+                 landmarks: np.ndarray, config: TrackingConfig | None = None, video: bool = True):
+        self.head = head
+        self.cfg = config or TrackingConfig()
+        self.video = video
+        if images.ndim != 5:
+            raise GaspInputError("images", f"expected [T, C, H, W, 3], got {list(images.shape)}")
+        self.T, self.C, self.H, self.W = images.shape[:4]
+        if len(cameras) != self.C:
+            raise GaspInputError("cameras", f"{len(cameras)} cameras for {self.C} views")
+        self.cameras = cameras
+        self.images = torch.from_numpy(np.ascontiguousarray(images)).float().permute(0, 1, 4, 2, 3) / 255.0
+        self.mattes = None if mattes is None else torch.as_tensor(np.asarray(mattes), dtype=torch.float32)
+        self.detected = torch.as_tensor(np.asarray(landmarks), dtype=torch.float32)
+        self.params = _Params(head, self.T)
+        topo = head.topology
+        keep = torch.zeros(len(REGIONS), dtype=torch.bool)
+        for r in PHOTO_REGIONS:
+            keep[REGIONS.index(r)] = True
+        face_ok = keep[topo.face_regions]
+        self.photo_vertices = torch.unique(topo.faces[face_ok].reshape(-1))
+        self.silhouette_faces = topo.face_regions != REGIONS.index("neck")
+        self.faces = topo.faces
+        self.stages: list[str] = []
+        self.losses: dict = {}
+        w = torch.ones(68)
+        w[JAW_CONTOUR] = self.cfg.w_jaw_contour
+        self.lmk_weight = w
+
+    # ------------------------------------------------------------------ losses
+    def _landmark_loss(self, verts: torch.Tensor) -> torch.Tensor:
+        lm = self.head.landmarks(verts)
+        px, _ = project(lm, self.cameras)
+        ok = torch.isfinite(self.detected[..., 0])
+        if not ok.any():
+            return verts.sum() * 0.0
+        r = (px - torch.nan_to_num(self.detected)).norm(dim=-1)
+        w = self.lmk_weight * ok
+        return (_charbonnier(r, 2.0) * w).sum() / w.sum()
+
+    def _focus_prior(self) -> torch.Tensor:
+        """Calibrated rigs aim at the head: keep the head origin near the rig focus (seed only; metres^2)."""
+        if getattr(self, "focus", None) is None:
+            return torch.zeros(())
+        p = self.params
+        from gasp_ops.rotations import axis_angle_to_matrix
+
+        J = torch.einsum("v,vc->c", self.head.joint_regressor[0], self.head.template)
+        origin = (axis_angle_to_matrix(p.rotation) @ (-J)) + J + p.translation
+        return self.cfg.w_focus * ((origin - self.focus) ** 2).sum(-1).mean()
+
+    def _priors(self) -> torch.Tensor:
+        p, c = self.params, self.cfg
+        loss = c.w_identity * (p.identity ** 2).sum() + c.w_expression * (p.expression ** 2).sum(-1).mean()
+        loss = loss + c.w_neck * (p.neck ** 2).sum(-1).mean()
+        loss = loss + 100.0 * (torch.relu(-p.jaw[:, 0]) ** 2).mean() + 10.0 * (p.jaw[:, 1:] ** 2).sum(-1).mean()
+        if self.video and self.T > 2:
+            for x, s in ((p.expression, 1.0), (p.jaw, 10.0), (p.rotation, 10.0), (p.neck, 10.0), (p.translation, 100.0)):
+                loss = loss + c.w_smooth * s * ((x[2:] - 2 * x[1:-1] + x[:-2]) ** 2).sum(-1).mean()
+        return loss
+
+    @torch.no_grad()
+    def _visibility(self, verts: torch.Tensor) -> torch.Tensor:
+        """[T, C, V'] bool for the photometric vertices: unoccluded, facing the camera, inside the matte."""
+        s = 0.5
+        small = Cameras(self.cameras.world_to_cam, self.cameras.K * torch.tensor([[s], [s], [1.0]]),
+                        max(1, int(self.W * s)), max(1, int(self.H * s)))
+        idx = self.photo_vertices
+        px, z = project(verts[:, idx], self.cameras)
+        normals = vertex_normals(verts, self.faces)[:, idx]
+        centres = self.cameras.centers
+        vis = torch.zeros(self.T, self.C, len(idx), dtype=torch.bool)
+        for t in range(self.T):
+            frags = rasterize_mesh(verts[t], self.faces, small)
+            depth = torch.nan_to_num(frags.depth, posinf=1e6)[:, None]  # [C, 1, h, w]
+            d = sample_images(depth[None].expand(1, -1, -1, -1, -1), px[t:t + 1] * s)[0, ..., 0]  # nearest-ish
+            view = centres[:, None, :] - verts[t, idx][None]
+            facing = (normals[t][None] * view).sum(-1) / view.norm(dim=-1) > 0.25
+            vis[t] = (z[t] <= d + 0.006) & facing
+        if self.mattes is not None:
+            m = sample_images(self.mattes[:, :, None], px)[..., 0]
+            vis &= m > 0.5
+        inside = (px[..., 0] > 1) & (px[..., 0] < self.W - 1) & (px[..., 1] > 1) & (px[..., 1] < self.H - 1)
+        return vis & inside
+
+    def _photo_loss(self, verts: torch.Tensor, images: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+        px, _ = project(verts[:, self.photo_vertices], self.cameras)
+        col = sample_images(images, px)  # [T, C, V', 3]
+        w = vis.float()[..., None]
+        n = w.sum((0, 1))  # [V', 1]
+        ok = (n[:, 0] >= 2).float()
+        mean = (col * w).sum((0, 1)) / n.clamp_min(1)
+        res = _charbonnier(col - mean, self.cfg.photo_eps).sum(-1, keepdim=True) * w * ok[:, None]
+        return res.sum() / (w[..., 0] * ok).sum().clamp_min(1)
+
+    # ------------------------------------------------------------------ stages
+    def _seed(self) -> str:
+        p, cam = self.params, self.cameras
+        has = torch.isfinite(self.detected[..., 0]).any(-1)  # [T, C]
+        with torch.no_grad():
+            J = torch.einsum("v,vc->c", self.head.joint_regressor[0], self.head.template)
+            if has.any():
+                counts = has.sum(0)
+                c0 = int(torch.argmax(counts))
+            else:
+                c0 = int(self.cfg.frontal)
+            rot = facing_rotation(cam.world_to_cam[c0].double()).float()
+            from gasp_ops.rotations import axis_angle_to_matrix
+
+            R = axis_angle_to_matrix(rot)
+            if self.C > 1:
+                focus = torch.tensor(rig_focus(cam), dtype=torch.float32)
+            else:
+                focus = self._monocular_focus(c0)
+            p.rotation[:] = rot
+            p.translation[:] = focus + R @ J - J
+        if not has.any():
+            self.stages.append("seed:default_pose")
+            return "default_pose"
+        self.focus = focus if self.C > 1 else None
+        opt = torch.optim.Adam([{"params": [p.rotation], "lr": 0.02}, {"params": [p.translation], "lr": 0.005}])
+        for _ in range(self.cfg.seed_rigid_iters):
+            opt.zero_grad()
+            loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
+            loss.backward()
+            opt.step()
+        opt = self._optimizer(scale=1.0)
+        for _ in range(self.cfg.seed_iters):
+            opt.zero_grad()
+            loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            self.losses["seed_landmark_px"] = float(self._landmark_loss(p.vertices(self.head)))
+        self.stages.append("seed:landmarks")
+        return "landmarks"
+
+    def _monocular_focus(self, c: int) -> torch.Tensor:
+        """Head centre for one uncalibrated-depth camera: depth from the detected eye-corner distance."""
+        cam = self.cameras
+        det = self.detected[:, c]
+        ok = torch.isfinite(det[:, 0, 0])
+        K = cam.K[c]
+        if ok.any():
+            d = det[ok]
+            eye_px = (d[:, 45] - d[:, 36]).norm(dim=-1).median()
+            with torch.no_grad():
+                lm = self.head.landmarks(self.head.template[None])[0]
+            eye_m = (lm[45] - lm[36]).norm()
+            z = float(K[0, 0] * eye_m / eye_px)
+            centre = d.mean(1).median(0).values
+        else:
+            z, centre = 0.6, torch.tensor([cam.width / 2, cam.height / 2])
+        ray = torch.linalg.solve(K, torch.tensor([float(centre[0]), float(centre[1]), 1.0]))
+        pc = ray * z
+        M = torch.linalg.inv(cam.world_to_cam[c])
+        return (M[:3, :3] @ pc + M[:3, 3]).float()
+
+    def _optimizer(self, scale: float) -> torch.optim.Optimizer:
+        p = self.params
+        return torch.optim.Adam([
+            {"params": [p.identity], "lr": 0.05 * scale}, {"params": [p.expression], "lr": 0.03 * scale},
+            {"params": [p.rotation, p.neck, p.jaw], "lr": 0.01 * scale}, {"params": [p.translation], "lr": 0.002 * scale},
+        ])
+
+    def _photometric(self):
+        p, c = self.params, self.cfg
+        if self.C * self.T < 2:
+            return
+        for sigma, iters in c.photo_stages:
+            images = gaussian_blur(self.images, sigma * self.W / 256.0)
+            opt = self._optimizer(scale=0.5)
+            for i in range(iters):
+                verts = p.vertices(self.head)
+                if i % c.visibility_every == 0:
+                    vis = self._visibility(verts.detach())
+                opt.zero_grad()
+                photo = self._photo_loss(verts, images, vis)
+                loss = c.w_photo * photo + c.w_landmark_refine * self._landmark_loss(verts) + self._priors()
+                loss.backward()
+                opt.step()
+            self.losses[f"photo_sigma{sigma:g}"] = float(photo.detach())
+            self.stages.append(f"photometric:sigma{sigma:g}")
+
+    def _silhouette(self):
+        p, c = self.params, self.cfg
+        if self.mattes is None or c.silhouette_iters <= 0:
+            return
+        from gasp_ops.capture.soft_silhouette import SoftSilhouette
+
+        s = c.silhouette_size / max(self.H, self.W)
+        h, w = max(1, round(self.H * s)), max(1, round(self.W * s))
+        small = Cameras(self.cameras.world_to_cam, self.cameras.K * torch.tensor([[w / self.W], [h / self.H], [1.0]]),
+                        w, h)
+        mattes = torch.nn.functional.interpolate(self.mattes.reshape(-1, 1, self.H, self.W), size=(h, w),
+                                                 mode="area").reshape(self.T, self.C, h, w)
+        sil = SoftSilhouette(self.head, faces=self.silhouette_faces)
+        g = torch.Generator().manual_seed(c.seed)
+        opt = self._optimizer(scale=0.3)
+        pairs = [(t, k) for t in range(self.T) for k in range(self.C)]
+        for _ in range(c.silhouette_iters):
+            pick = torch.randperm(len(pairs), generator=g)[: c.silhouette_views].tolist()
+            ts = torch.tensor([pairs[i][0] for i in pick])
+            ks = torch.tensor([pairs[i][1] for i in pick])
+            verts = p.vertices(self.head)
+            cams = Cameras(small.world_to_cam[ks], small.K[ks], w, h)
+            alpha = sil(verts[ts], cams)
+            outside = (alpha * (1 - mattes[ts, ks])).mean()
+            opt.zero_grad()
+            loss = c.w_silhouette * outside + c.w_landmark_refine * self._landmark_loss(verts) + self._priors()
+            loss.backward()
+            opt.step()
+        self.losses["silhouette_outside"] = float(outside.detach())
+        self.stages.append("silhouette")
+
+    def track(self) -> TrackingResult:
+        torch.manual_seed(self.cfg.seed)
+        seed = self._seed()
+        self._photometric()
+        self._silhouette()
+        p = self.params
+        with torch.no_grad():
+            verts = p.vertices(self.head)
+            px, _ = project(self.head.landmarks(verts), self.cameras)
+            pose = HeadPose(**{k: v.detach().clone() for k, v in p.pose().as_dict().items()})
+        return TrackingResult(identity=p.identity.detach()[0].clone(), expression=p.expression.detach().clone(),
+                              pose=pose, vertices=verts, landmarks_2d=px, detected=self.detected, seed=seed,
+                              stages=list(self.stages), losses=dict(self.losses))
