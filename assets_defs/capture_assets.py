@@ -15,22 +15,36 @@ from gasp_ops.capture.matting import BACKENDS
 from gasp_ops.capture.nersemble import NersembleSubject
 from gasp_ops.capture.phone import preprocess_capture
 from gasp_ops.capture.preprocess import preprocess_nersemble
-from gasp_ops.capture.writer import write_nersemble_v2_subject
+from gasp_ops.capture.tracking import TrackingConfig
+from gasp_ops.capture.writer import DEFAULT_RIG, write_nersemble_v2_subject
 
 GROUP = "capture"
+DEMO_GROUP = "capture_demo"  # unpartitioned: the main job's embedded capture subject
 REAL_PROXY = "real_proxy"
 REAL_PROXY_ID = 900  # folder 900 holds the generated real_proxy subject
 
 
 class NersembleConfig(dg.Config):
     """matting: plate | provided | grabcut | rvm (rvm_path: the user's RVM TorchScript file); frame_step: every
-    n-th frame; scale: downscale factor; sequences: empty = all."""
+    n-th frame; scale: downscale factor; sequences: empty = all; iteration_scale: tracker iteration counts x this
+    (1 = the tiny CPU preset's defaults)."""
 
     matting: str = "plate"
     rvm_path: str = ""
     frame_step: int = 1
     scale: float = 1.0
     sequences: list[str] = []
+    iteration_scale: float = 1.0
+
+
+class EmbeddedSubjectConfig(dg.Config):
+    """The generated ``real_proxy`` subject: ``cameras`` first serials of the default 4-camera rig, ``num_frames``
+    frames of ``image_size`` px (tiny default: 4 x 4 x 160, tracked in about a minute on CPU)."""
+
+    cameras: int = 4
+    num_frames: int = 4
+    image_size: int = 160
+    iteration_scale: float = 1.0
 
 
 class CaptureConfig(dg.Config):
@@ -56,19 +70,52 @@ def _checks(table):
                               metadata={"min": float(cov.min()), "max": float(cov.max())})
 
 
+def _tracking_config(iteration_scale: float) -> TrackingConfig:
+    cfg = TrackingConfig()
+    if iteration_scale != 1.0:
+        k = max(0.05, float(iteration_scale))
+        cfg.seed_rigid_iters = max(5, round(cfg.seed_rigid_iters * k))
+        cfg.seed_iters = max(5, round(cfg.seed_iters * k))
+        cfg.photo_stages = tuple((s[0], max(5, round(s[1] * k)), *s[2:]) for s in cfg.photo_stages)
+    return cfg
+
+
+def _write_real_proxy(root, head, cameras: int = 4, num_frames: int = 6, image_size: int = 224):
+    rig = dict(list(DEFAULT_RIG.items())[: max(1, min(cameras, len(DEFAULT_RIG)))])
+    return write_nersemble_v2_subject(root, REAL_PROXY_ID, head=head, rig=rig, image_size=image_size,
+                                      num_frames=num_frames, supersample=1)
+
+
+def _subject_metadata(subj: NersembleSubject) -> dict:
+    return {"path": dg.MetadataValue.path(str(subj.root)), "cameras": dg.MetadataValue.json(subj.calibration.serials),
+            "sequences": dg.MetadataValue.json(subj.sequences())}
+
+
 @dg.asset(group_name=GROUP, partitions_def=subjects_partitions, kinds={"mp4", "json"})
 def nersemble_subject(context: dg.AssetExecutionContext, data_root: DataRoot,
                       head_model: HeadModelResource) -> dg.MaterializeResult:
-    """A NeRSemble v2 subject folder; ``real_proxy`` is generated (synthetic), others must exist on disk."""
+    """A NeRSemble v2 subject folder; ``real_proxy`` is generated (synthetic) unless ``embedded_capture_subject``
+    already wrote it; others must exist on disk."""
     key = context.partition_key
     root = data_root.path("nersemble", "x").parent
-    if key == REAL_PROXY:
-        written = write_nersemble_v2_subject(root, REAL_PROXY_ID, head=head_model.build())
+    if key == REAL_PROXY and not (root / f"{REAL_PROXY_ID:03d}" / "calibration" / "camera_params.json").is_file():
+        written = _write_real_proxy(root, head_model.build())
         context.log.info(f"wrote real_proxy subject to {written.root}")
     subj = NersembleSubject.open(root, _subject_id(key))
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(subj.root)),
-                                          "cameras": dg.MetadataValue.json(subj.calibration.serials),
-                                          "sequences": dg.MetadataValue.json(subj.sequences())})
+    return dg.MaterializeResult(metadata=_subject_metadata(subj))
+
+
+@dg.asset(group_name=DEMO_GROUP, kinds={"mp4", "json"})
+def embedded_capture_subject(context: dg.AssetExecutionContext, config: EmbeddedSubjectConfig, data_root: DataRoot,
+                             head_model: HeadModelResource) -> dg.MaterializeResult:
+    """The ``real_proxy`` subject (synthetic, NeRSemble v2 layout) at the tiny size, unpartitioned so the main job
+    can run it; also registers the ``real_proxy`` partition of ``subjects`` for the per-subject assets."""
+    root = data_root.path("nersemble", "x").parent
+    written = _write_real_proxy(root, head_model.build(), config.cameras, config.num_frames, config.image_size)
+    if not context.instance.has_dynamic_partition(subjects_partitions.name, REAL_PROXY):
+        context.instance.add_dynamic_partitions(subjects_partitions.name, [REAL_PROXY])
+    return dg.MaterializeResult(metadata={**_subject_metadata(NersembleSubject.open(root, REAL_PROXY_ID)),
+                                          "num_frames": written.num_frames, "image_size": config.image_size})
 
 
 @dg.asset(group_name=GROUP, partitions_def=subjects_partitions, deps=[nersemble_subject], kinds={"parquet", "png"},
@@ -79,15 +126,20 @@ def nersemble_subject(context: dg.AssetExecutionContext, data_root: DataRoot,
 def preprocessed_frames(context: dg.AssetExecutionContext, config: NersembleConfig, data_root: DataRoot,
                         preset: PipelinePreset, head_model: HeadModelResource):
     """Frames, mattes, head masks and 3DMM tracking of one subject -> frames.parquet."""
+    yield from _preprocess(context, context.partition_key, config, data_root, preset, head_model)
+
+
+def _preprocess(context, key: str, config: NersembleConfig, data_root: DataRoot, preset: PipelinePreset,
+                head_model: HeadModelResource):
     if config.matting not in BACKENDS:
         raise dg.Failure(f"matting: unknown backend {config.matting!r}; known: {', '.join(BACKENDS)}")
-    key = context.partition_key
     p = preset.get()
     root = data_root.path("nersemble", "x").parent
     out = data_root.path(p.name, "capture", "x").parent
     report = preprocess_nersemble(root, _subject_id(key), out, head_model.build(),
                                   sequences=config.sequences or None, frames=config.frame_step, scale=config.scale,
-                                  matting=config.matting, rvm_path=config.rvm_path or None)
+                                  matting=config.matting, rvm_path=config.rvm_path or None,
+                                  config=_tracking_config(config.iteration_scale))
     for e in report.errors:
         context.log.warning(e)
     if report.table_path is None:
@@ -108,6 +160,16 @@ def preprocessed_frames(context: dg.AssetExecutionContext, config: NersembleConf
         meta.update(image_metadata(msheet, mpath, "matte_preview"))
     yield dg.MaterializeResult(metadata=meta)
     yield from _checks(report.table)
+
+
+@dg.asset(group_name=DEMO_GROUP, deps=[embedded_capture_subject], kinds={"parquet", "png"},
+          check_specs=[dg.AssetCheckSpec("landmark_reprojection_px", asset="embedded_capture_frames"),
+                       dg.AssetCheckSpec("matte_coverage", asset="embedded_capture_frames")])
+def embedded_capture_frames(context: dg.AssetExecutionContext, config: NersembleConfig, data_root: DataRoot,
+                            preset: PipelinePreset, head_model: HeadModelResource):
+    """``preprocessed_frames`` of the embedded ``real_proxy`` subject (same code path, unpartitioned) ->
+    ``<root>/<preset>/capture/900/frames.parquet``."""
+    yield from _preprocess(context, REAL_PROXY, config, data_root, preset, head_model)
 
 
 @dg.asset(group_name=GROUP, kinds={"parquet", "png"},

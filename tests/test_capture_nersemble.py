@@ -79,22 +79,26 @@ def test_preprocess_recovers_tracking(subject, head, tmp_path):
         v_true = head(torch.tensor(truth["shape"]).expand(T, -1), torch.tensor(truth["expression"]), pose)
         lm_true, _ = project(head.landmarks(v_true), cams)
     err = (res.landmarks_2d - lm_true).norm(dim=-1)
-    print(f"landmark reprojection vs truth: mean {err.mean():.2f} px, per camera {err.mean((0, 2)).tolist()}")
-    assert float(err.mean()) <= 6.0
+    per_cam = err.mean((0, 2))
+    print(f"landmark reprojection vs truth: mean {err.mean():.2f} px, per camera {per_cam.tolist()}")
+    assert float(err.mean()) <= 2.0 and float(per_cam.max()) <= 2.5
     # head orientation (root then neck) and expression against the truth
     R_fit = axis_angle_to_matrix(res.pose.rotation) @ axis_angle_to_matrix(res.pose.neck)
     R_true = axis_angle_to_matrix(pose.rotation) @ axis_angle_to_matrix(pose.neck)
     cos = ((R_fit.transpose(1, 2) @ R_true).diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2
     angle = torch.rad2deg(torch.arccos(cos.clamp(-1, 1)))
     print(f"head orientation error {angle.tolist()} deg")
-    assert float(angle.max()) < 6.0
-    # geometry (identity + expression + jaw): mean vertex error; expression coefficients themselves are NOT
-    # recovered better than zero on this fixture (printed, not asserted)
+    assert float(angle.max()) < 6.0  # measured ~4.9 deg: a constant offset the identity absorbs (target 2, not met)
+    jaw_deg = torch.rad2deg(res.pose.jaw[:, 0] - pose.jaw[:, 0]).abs()
+    print(f"jaw opening error {jaw_deg.tolist()} deg (truth up to {np.degrees(truth['jaw'][:, 0]).max():.1f})")
+    assert float(jaw_deg.max()) < 3.0
+    # geometry (identity + expression + jaw): mean vertex error; expression coefficients are bounded and
+    # sparse now but still NOT better than predicting zero on this fixture (guarded against regression only)
     vert_mm = float((res.vertices - v_true).norm(dim=-1).mean() * 1000)
     expr_err = float((res.expression - torch.tensor(truth["expression"])).abs().mean())
     print(f"vertex error {vert_mm:.1f} mm; expression mean abs error {expr_err:.3f} "
-          f"(truth mean abs {np.abs(truth['expression']).mean():.3f})")
-    assert vert_mm < 10.0
+          f"(predict-zero {np.abs(truth['expression']).mean():.3f})")
+    assert vert_mm < 9.0 and expr_err < 0.12
     # matte of the pipeline vs the true alpha
     for c, serial in enumerate(names):
         truth_alpha = load_alpha_maps(alpha_map_path(root / "900", SEQ, serial))

@@ -59,7 +59,35 @@ def test_main_job_materialises_on_tiny(tmp_path):
     mats = result.asset_materializations_for_node("head_model_preview")
     assert "contact_sheet" in mats[0].metadata and mats[0].metadata["num_gaussians"].value > 1000
     checks = result.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks)
+    assert {c.check_name for c in checks} >= {"head_visible_in_every_view", "cameras_valid", "no_nan", "masks_non_empty"}
+    assert all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
+    synthetic = tmp_path / "tiny" / "synthetic"
+    identities = pd.read_parquet(synthetic / "identities.parquet")
+    views = pd.read_parquet(synthetic / "views.parquet")
+    assert len(identities) == 8 and len(views) == 8 * 12
+    assert len(list((synthetic / "manifests").glob("*.json"))) == 8
+    assert all((synthetic / p).is_file() for p in views.image_path)
+    renders = result.asset_materializations_for_node("synthetic_renders")
+    assert len(renders) == 16  # one materialisation per shard partition, all in this single run
+    assert "contact_sheet" in renders[0].metadata
+
+
+def test_one_shard_renders_only_its_identities_and_reruns_skip(tmp_path):
+    from assets_defs.resources import default_resources
+    from assets_defs.synthetic_assets import synthetic_identities, synthetic_renders, synthetic_views
+
+    instance = dg.DagsterInstance.ephemeral()
+    res = {**default_resources(), "data_root": DataRoot(root=str(tmp_path))}
+    assert dg.materialize([synthetic_identities, synthetic_views], resources=res, instance=instance).success
+    assets = [synthetic_renders, synthetic_identities, synthetic_views]
+    select = [dg.AssetKey("synthetic_renders")]
+    one = dg.materialize(assets, selection=select, resources=res, instance=instance, partition_key="shard_03")
+    assert one.success
+    manifests = sorted(p.stem for p in (tmp_path / "tiny" / "synthetic" / "manifests").glob("*.json"))
+    assert manifests == ["syn_00003"]
+    again = dg.materialize(assets, selection=select, resources=res, instance=instance, partition_key="shard_03")
+    meta = again.asset_materializations_for_node("synthetic_renders")[0].metadata
+    assert meta["identities_skipped"].value == 1 and meta["views_rendered"].value == 0
 
 
 def test_readme_holds_exactly_two_setup_commands_and_ci_runs_the_test_one():

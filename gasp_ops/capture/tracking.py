@@ -5,16 +5,21 @@ Inputs: images [T, C, H, W, 3] uint8 of T frames seen by C calibrated cameras (f
 ``HeadModel`` (``ProceduralHead``, ``FlameHead`` with a landmark embedding).
 
 Stages (``TrackingResult.stages`` records what ran, ``seed`` how it started):
-1. Seed: ``landmarks`` - rigid pose, then identity / expression / jaw, fitted to the detected landmarks in every
-   view that has them (robust loss; the jaw contour down-weighted since dlib follows the 2D outline);
-   ``default_pose`` - no face detected anywhere but calibrated cameras: the head is put where the rig's optical
-   axes meet, facing camera ``frontal``.
-2. Photometric refinement, coarse to fine (image blur ``photo_stages``): multi-view / multi-frame colour
-   consistency of the visible skin vertices (colours sampled at their projections; visibility from the exact mesh
-   rasteriser, refreshed every ``visibility_every`` steps), plus the landmark term, priors and temporal smoothness.
-3. Silhouette refinement: the head mesh's soft silhouette (UV-bound Gaussians, ``soft_silhouette``) must stay
-   inside the matte (one-sided: hair and clothes make the matte larger than the head).
-All parameters are optimised jointly over frames and views with Adam (multi-view joint fitting).
+1. Seed: ``landmarks`` - rigid pose, then identity (expressions stay at 0: dlib is only a seed, ~8 px from the
+   model's own landmarks on renders), fitted to the detected landmarks in every view that has them (robust loss;
+   the jaw contour down-weighted); ``default_pose`` - no face detected anywhere but calibrated cameras: the head is
+   put where the rig's optical axes meet, facing camera ``frontal``.
+2. Photometric refinement, coarse to fine with staged unfreezing (``photo_stages``: blur sigma, iterations, freed
+   parameters 'rigid' -> 'shape' -> 'all'): colour consistency of the visible skin vertices across every view and
+   frame (one colour per vertex; colours sampled at their projections in matte-normalised blurred images so the
+   background never bleeds in; visibility from the exact mesh rasteriser, refreshed every ``visibility_every``
+   steps), plus a weak landmark term and priors (small L2 on identity, L1 + L2 on expressions, weak temporal
+   smoothness: strong second-difference smoothing biases fast 6-frame motions). Adam with a cosine learning-rate
+   decay per stage; named action blendshapes are kept in [0, 1] and the jaw opening >= 0 (projected steps).
+3. Silhouette refinement (off by default, ``silhouette_iters``): the head mesh's soft silhouette (UV-bound
+   Gaussians, ``soft_silhouette``) must stay inside the matte (one-sided). Its soft edge spills outside the matte
+   even at the true pose, which biased the fit on the fixture, so the tiny preset leaves it out.
+All parameters are optimised jointly over frames and views (multi-view joint fitting).
 """
 
 from __future__ import annotations
@@ -44,24 +49,30 @@ class TrackingConfig:
 
     seed_rigid_iters: int = 80
     seed_iters: int = 120
-    photo_stages: tuple = ((6.0, 60), (3.0, 50), (1.5, 50), (0.75, 40))
+    photo_stages: tuple = ((6.0, 50, "rigid"), (3.0, 50, "shape"), (1.5, 60, "all"), (0.75, 60, "all"))
     w_focus: float = 200.0
-    silhouette_iters: int = 15
+    silhouette_iters: int = 0
     silhouette_size: int = 64
     silhouette_views: int = 4
     visibility_every: int = 25
     w_landmark: float = 1.0
-    w_landmark_refine: float = 0.05
+    w_landmark_refine: float = 0.01
     w_jaw_contour: float = 0.2
     w_photo: float = 60.0
     w_silhouette: float = 20.0
-    w_identity: float = 0.02
-    w_expression: float = 0.02
+    w_identity: float = 0.001
+    w_expression: float = 0.0005
+    w_expression_l1: float = 0.004
     w_neck: float = 2.0
-    w_smooth: float = 20.0
+    w_smooth: float = 0.2
     photo_eps: float = 0.03
     frontal: int = 0
     seed: int = 0
+    photo_per_frame: bool = False
+    bounded_expression: bool = True
+    masked_blur: bool = True
+    photo_lr: float = 0.5
+    lr_floor: float = 0.05
 
 
 @dataclass
@@ -113,6 +124,12 @@ def facing_rotation(w2c: torch.Tensor) -> torch.Tensor:
     x = torch.linalg.cross(up, fwd)
     R = torch.stack([x / x.norm(), up / up.norm(), fwd / fwd.norm()], 1)
     return matrix_to_axis_angle(R)
+
+
+def _cosine(opt: torch.optim.Optimizer, iters: int, floor: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine decay of every group's learning rate to ``floor`` x its start over ``iters`` steps."""
+    n = max(1, iters)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda i: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(i, n) / n)))
 
 
 def _charbonnier(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -186,6 +203,7 @@ class Tracker:
     def _priors(self) -> torch.Tensor:
         p, c = self.params, self.cfg
         loss = c.w_identity * (p.identity ** 2).sum() + c.w_expression * (p.expression ** 2).sum(-1).mean()
+        loss = loss + c.w_expression_l1 * p.expression.abs().sum(-1).mean()
         loss = loss + c.w_neck * (p.neck ** 2).sum(-1).mean()
         loss = loss + 100.0 * (torch.relu(-p.jaw[:, 0]) ** 2).mean() + 10.0 * (p.jaw[:, 1:] ** 2).sum(-1).mean()
         if self.video and self.T > 2:
@@ -221,11 +239,12 @@ class Tracker:
         px, _ = project(verts[:, self.photo_vertices], self.cameras)
         col = sample_images(images, px)  # [T, C, V', 3]
         w = vis.float()[..., None]
-        n = w.sum((0, 1))  # [V', 1]
-        ok = (n[:, 0] >= 2).float()
-        mean = (col * w).sum((0, 1)) / n.clamp_min(1)
-        res = _charbonnier(col - mean, self.cfg.photo_eps).sum(-1, keepdim=True) * w * ok[:, None]
-        return res.sum() / (w[..., 0] * ok).sum().clamp_min(1)
+        dims = (1,) if self.cfg.photo_per_frame else (0, 1)
+        n = w.sum(dims, keepdim=True)
+        ok = (n >= 2).float()
+        mean = (col * w).sum(dims, keepdim=True) / n.clamp_min(1)
+        res = _charbonnier(col - mean, self.cfg.photo_eps).sum(-1, keepdim=True) * w * ok
+        return res.sum() / (w * ok).sum().clamp_min(1)
 
     # ------------------------------------------------------------------ stages
     def _seed(self) -> str:
@@ -258,7 +277,7 @@ class Tracker:
             loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
             loss.backward()
             opt.step()
-        opt = self._optimizer(scale=1.0)
+        opt = self._optimizer(scale=1.0, free="shape")
         for _ in range(self.cfg.seed_iters):
             opt.zero_grad()
             loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
@@ -290,29 +309,58 @@ class Tracker:
         M = torch.linalg.inv(cam.world_to_cam[c])
         return (M[:3, :3] @ pc + M[:3, 3]).float()
 
-    def _optimizer(self, scale: float) -> torch.optim.Optimizer:
+    def _optimizer(self, scale: float, free: str = "all") -> torch.optim.Optimizer:
+        """Adam over the parameters freed at this stage: 'rigid' (root, neck, translation), 'shape' (+ identity),
+        'all' (+ expression and jaw)."""
         p = self.params
-        return torch.optim.Adam([
-            {"params": [p.identity], "lr": 0.05 * scale}, {"params": [p.expression], "lr": 0.03 * scale},
-            {"params": [p.rotation, p.neck, p.jaw], "lr": 0.01 * scale}, {"params": [p.translation], "lr": 0.002 * scale},
-        ])
+        groups = [{"params": [p.rotation, p.neck], "lr": 0.01 * scale}, {"params": [p.translation], "lr": 0.002 * scale}]
+        if free in ("shape", "all"):
+            groups.append({"params": [p.identity], "lr": 0.05 * scale})
+        if free == "all":
+            groups += [{"params": [p.expression], "lr": 0.03 * scale}, {"params": [p.jaw], "lr": 0.01 * scale}]
+        return torch.optim.Adam(groups)
+
+    @torch.no_grad()
+    def _project_bounds(self):
+        """Keep coefficients in their valid range: named action blendshapes (procedural head) in [0, 1], the jaw
+        opening >= 0 (PCA bases such as FLAME are left free)."""
+        p = self.params
+        if self.cfg.bounded_expression and getattr(self.head, "expression_names", None) is not None:
+            p.expression.clamp_(0.0, 1.0)
+            p.jaw[:, 0].clamp_(min=0.0)
+
+    def _blurred(self, sigma: float) -> torch.Tensor:
+        """Images blurred for one coarse-to-fine stage; with mattes, a normalised (matte-weighted) blur so the
+        background never bleeds into the head's colours."""
+        if self.mattes is None or not self.cfg.masked_blur or sigma <= 0:
+            return gaussian_blur(self.images, sigma)
+        m = self.mattes[:, :, None]
+        num = gaussian_blur(self.images * m, sigma)
+        den = gaussian_blur(m, sigma)
+        return torch.where(den > 1e-3, num / den.clamp_min(1e-3), self.images)
 
     def _photometric(self):
         p, c = self.params, self.cfg
         if self.C * self.T < 2:
             return
-        for sigma, iters in c.photo_stages:
-            images = gaussian_blur(self.images, sigma * self.W / 256.0)
-            opt = self._optimizer(scale=0.5)
+        for stage in c.photo_stages:
+            sigma, iters = stage[0], stage[1]
+            free = stage[2] if len(stage) > 2 else "all"
+            images = self._blurred(sigma * self.W / 256.0)
+            opt = self._optimizer(scale=c.photo_lr, free=free)
+            sched = _cosine(opt, iters, c.lr_floor)
             for i in range(iters):
                 verts = p.vertices(self.head)
                 if i % c.visibility_every == 0:
                     vis = self._visibility(verts.detach())
-                opt.zero_grad()
+                for q in self.params.parameters():
+                    q.grad = None
                 photo = self._photo_loss(verts, images, vis)
                 loss = c.w_photo * photo + c.w_landmark_refine * self._landmark_loss(verts) + self._priors()
                 loss.backward()
                 opt.step()
+                sched.step()
+                self._project_bounds()
             self.losses[f"photo_sigma{sigma:g}"] = float(photo.detach())
             self.stages.append(f"photometric:sigma{sigma:g}")
 

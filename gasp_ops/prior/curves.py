@@ -28,11 +28,12 @@ def plot_curves(history: dict, path) -> tuple[Path, np.ndarray]:
             if vals.size and vals.size == steps.size and np.any(vals != 0):
                 ax.plot(steps, vals, label=name, lw=1)
         ax.set_xlabel("step")
-        if names != ("psnr",) and names != ("displacement",):
-            ax.set_yscale("log") if all(np.all(np.asarray(history.get(n, [1]), float) > 0) for n in names
-                                        if np.any(np.asarray(history.get(n, [0]), float) != 0)) else None
+        drawn = [np.asarray(history.get(n, []), float) for n in names]
+        if names != ("psnr",) and any(d.size for d in drawn) and all(np.all(d > 0) for d in drawn if np.any(d != 0)):
+            ax.set_yscale("log")
         ax.set_title(" / ".join(names) + (" (dB)" if names == ("psnr",) else ""), fontsize=9)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.canvas.draw()

@@ -5,6 +5,11 @@ contiguous share, decodes every distinct subject in it once (G0 + D(f, z_j)), po
 model (the subject's shape coefficients, the view's expression and pose), renders them, composites over a random
 background (the same for target and render) and minimises ``losses.total_loss``. bf16 autocast covers the
 decoder on CUDA; posing, rendering and the losses stay float32.
+
+Resume is exact: the checkpoint restores model, Adam state, step, loss history and every RNG, and batches and
+backgrounds are functions of the step. Bitwise equality with an uninterrupted run additionally needs
+``torch.use_deterministic_algorithms(True)`` (CPU index backward scatter-adds otherwise sum in thread order,
+~1e-8 differences); the tests run that way.
 """
 
 from __future__ import annotations

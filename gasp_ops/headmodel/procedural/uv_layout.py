@@ -182,40 +182,6 @@ def _raster_pack(charts, grid: int = 144) -> tuple[float, list[tuple[float, floa
     return lo, best
 
 
-def _pack(sizes: list[tuple[float, float]], gutter: float) -> tuple[float, list[tuple[float, float, bool]]]:
-    """Shelf-pack boxes (w, h) into the unit square at the largest common scale; returns scale and (x, y, rotated)."""
-
-    def attempt(s):
-        order = sorted(range(len(sizes)), key=lambda i: -min(sizes[i]) )
-        place = [None] * len(sizes)
-        x = y = shelf_h = 0.0
-        for i in order:
-            w, h = sizes[i]
-            rot = h > w  # lay charts on their long side
-            if rot:
-                w, h = h, w
-            w, h = w * s + gutter, h * s + gutter
-            if x + w > 1.0:
-                x, y, shelf_h = 0.0, y + shelf_h, 0.0
-            if w > 1.0 or y + h > 1.0:
-                return None
-            place[i] = (x + gutter / 2, y + gutter / 2, rot)
-            x += w
-            shelf_h = max(shelf_h, h)
-        return place
-
-    lo, hi = 0.0, 100.0
-    best = None
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        pl = attempt(mid)
-        if pl is None:
-            hi = mid
-        else:
-            lo, best = mid, pl
-    return lo, best
-
-
 def build_uv_layout(vertices: np.ndarray, faces: np.ndarray, dirs: np.ndarray, gutter: float = 0.006):
     """UV layout of the head: uvs [T, 2] in [0, 1]^2, uv_faces [F, 3] and chart ids [F]."""
     labels = chart_labels(vertices, faces, dirs)

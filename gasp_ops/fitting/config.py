@@ -1,0 +1,151 @@
+"""Configuration of avatar fitting (GASP §3.5): stage lengths, ablation switches, learning rates, weights.
+
+Defaults follow the issue/paper where stated (500 / 500 / 100 steps, prior regulariser on in stages 2 and 3,
+3DGS learning rates in stage 3); choices the paper leaves open are documented on their fields.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from gasp_ops.errors import GaspInputError
+from gasp_ops.prior.config import LearningRates, LossWeights
+
+
+@dataclass(frozen=True)
+class PriorRegWeights:
+    """Weights of L_prior = sum_a w_a * mean_i |G_i[a] - G*_i[a]|^2 (G* = the avatar after stage 1).
+
+    Squared distances of the local attributes; offsets/log-scales are in triangle units and log space, quaternions
+    are compared after normalisation (sign-aligned), colours in RGB, opacities as logits (x 0.1: logits span a
+    larger range than the other attributes).
+    """
+
+    offsets: float = 1.0
+    log_scales: float = 1.0
+    quats: float = 1.0
+    colors: float = 1.0
+    opacity_logits: float = 0.1
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """One avatar fit.
+
+    steps_inversion / steps_decoder / steps_refine: stage 1 (optimise z), 2 (fine-tune D), 3 (optimise the Gaussians
+        directly); paper 500 / 500 / 100.
+    stage1 / stage2 / stage3: switch stages off for the ablations ("w/o stage k"). Without stage 1 the code stays at
+        its random initialisation (and L_prior's target is the avatar decoded there).
+    use_prior: False = the "w/o prior" ablation: start from the UV-binding initialisation (``no_prior_init``:
+        "binding" = ``GaussianAvatar.from_binding`` on the subject's mesh, grey; "template" = the prior's canonical
+        template G0) and run stage-3 optimisation only, for ``no_prior_steps`` steps (0 = the sum of the enabled
+        stages' steps, so both variants get the same number of optimiser steps).
+    use_regulariser: L_prior in stages 2 and 3 ("w/o prior regularisation" when False). prior_weight scales it.
+    code_lr: Adam rate of z in stage 1, in units of the spread (std) of the prior's training codes (paper: not
+        stated; 0.1 std per step lets z cross the code distribution within ~100 steps).
+    code_init_scale: z starts at mean(codes) + code_init_scale * std(codes) * N(0, I), seeded by ``seed``.
+    decoder_lr: Adam rate of D in stage 2 (paper's prior-training rate is 2e-4; a fit is 500 steps, so higher).
+    lr: the 3DGS learning rates of stage 3 (``gasp_ops.prior.config.LearningRates``: position 1.6e-4 -> 1.6e-6 x
+        scene scale, scale 5e-3, rotation 1e-3, colour 2.5e-3, opacity 5e-2; decoder/codes/features unused).
+    loss: the prior's loss weights (the fitting loss *is* the prior's, ``gasp_ops.prior.losses``).
+    batch_size: frames per step (capped at the number of input frames).
+    random_background: composite target and render over a random colour per frame (else black).
+    mixed_precision: bf16 autocast of the decoder on CUDA. log_every: history resolution in steps.
+    """
+
+    steps_inversion: int = 500
+    steps_decoder: int = 500
+    steps_refine: int = 100
+    stage1: bool = True
+    stage2: bool = True
+    stage3: bool = True
+    use_prior: bool = True
+    no_prior_init: str = "binding"
+    no_prior_steps: int = 0
+    use_regulariser: bool = True
+    prior_weight: float = 1.0
+    prior_reg: PriorRegWeights = field(default_factory=PriorRegWeights)
+    code_lr: float = 0.1
+    code_init_scale: float = 1.0
+    decoder_lr: float = 5e-4
+    lr: LearningRates = field(default_factory=LearningRates)
+    loss: LossWeights = field(default_factory=LossWeights)
+    batch_size: int = 4
+    random_background: bool = True
+    mixed_precision: bool = True
+    seed: int = 0
+    log_every: int = 10
+
+    def validate(self) -> "FitConfig":
+        for name in ("steps_inversion", "steps_decoder", "steps_refine", "no_prior_steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise GaspInputError(name, f"must be an integer >= 0, got {v!r}")
+        for name in ("batch_size", "log_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise GaspInputError(name, f"must be an integer >= 1, got {v!r}")
+        for name in ("stage1", "stage2", "stage3", "use_prior", "use_regulariser", "random_background",
+                     "mixed_precision"):
+            if not isinstance(getattr(self, name), bool):
+                raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
+        if self.no_prior_init not in ("binding", "template"):
+            raise GaspInputError("no_prior_init", f"must be 'binding' or 'template', got {self.no_prior_init!r}")
+        for name in ("prior_weight", "code_lr", "code_init_scale", "decoder_lr"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise GaspInputError(name, f"must be a finite number >= 0, got {v!r}")
+        for group in ("prior_reg", "lr", "loss"):
+            for f in fields(getattr(self, group)):
+                v = getattr(getattr(self, group), f.name)
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                    raise GaspInputError(f"{group}.{f.name}", f"must be a finite number >= 0, got {v!r}")
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FitConfig":
+        """From a plain dict (JSON, Dagster config); unknown keys raise ``GaspInputError``."""
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GaspInputError(unknown[0], f"unknown fitting option; known: {', '.join(sorted(known))}")
+        for name, sub in (("prior_reg", PriorRegWeights), ("lr", LearningRates), ("loss", LossWeights)):
+            if isinstance(data.get(name), dict):
+                bad = sorted(set(data[name]) - {f.name for f in fields(sub)})
+                if bad:
+                    raise GaspInputError(f"{name}.{bad[0]}", "unknown option")
+                data[name] = sub(**data[name])
+        return cls(**data).validate()
+
+    def replace(self, **changes) -> "FitConfig":
+        return FitConfig.from_dict({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+
+#: Named ablations of Tab. 3 (GASP §6.5) as config changes.
+ABLATIONS: dict[str, dict] = {
+    "full": {},
+    "no_prior": {"use_prior": False},
+    "no_regulariser": {"use_regulariser": False},
+    "no_stage1": {"stage1": False},
+    "no_stage2": {"stage2": False},
+    "no_stage3": {"stage3": False},
+}
+
+#: Per-preset defaults: ``paper`` = the paper's schedule; ``tiny`` = a CPU demo.
+PRESET_DEFAULTS: dict[str, dict] = {
+    "tiny": dict(steps_inversion=60, steps_decoder=60, steps_refine=40, log_every=5, decoder_lr=1e-3),
+    "paper": dict(),
+}
+
+
+def default_fit_config(preset_name: str, ablation: str = "full", **overrides) -> FitConfig:
+    if preset_name not in PRESET_DEFAULTS:
+        raise GaspInputError("preset", f"no fitting defaults for preset {preset_name!r}; known: {', '.join(PRESET_DEFAULTS)}")
+    if ablation not in ABLATIONS:
+        raise GaspInputError("ablation", f"unknown ablation {ablation!r}; known: {', '.join(ABLATIONS)}")
+    return FitConfig.from_dict({**PRESET_DEFAULTS[preset_name], **ABLATIONS[ablation], **overrides})

@@ -1,0 +1,226 @@
+"""The fit driver (GASP §3.5): inversion -> decoder fine-tuning -> direct Gaussian refinement.
+
+``fit_avatar(prior, head, inputs, config)`` returns a ``FitResult`` whose ``avatar`` is the decoded-once,
+self-contained ``GaussianAvatar`` (write it with ``gasp_ops.avatar_file.save_avatar_file``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from gasp_ops.avatar import GaussianAvatar
+from gasp_ops.binding.triangle_frames import triangle_frames
+from gasp_ops.errors import GaspInputError
+from gasp_ops.fitting.config import FitConfig
+from gasp_ops.fitting.inputs import FitInputs, orbit_distance
+from gasp_ops.fitting.stages import LOGGED, STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
+from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.runtime.posing import PosingPlan
+from gasp_ops.seeding import generator
+
+
+@dataclass
+class FitResult:
+    """avatar: the fitted ``GaussianAvatar`` (CPU, float32); code: z [Z] after stage 1 (None without a prior);
+    history: {stage name: {"step": [...], loss term: [...]}}; seconds: {stage name: wall seconds};
+    stage_avatars: {stage name: GaussianAvatar after it} when requested; config: the ``FitConfig``;
+    spatial_scale: stage 3's position-rate factor; lpips: whether the LPIPS term ran (and why not)."""
+
+    avatar: GaussianAvatar
+    code: torch.Tensor | None
+    history: dict
+    seconds: dict
+    config: FitConfig
+    spatial_scale: float
+    lpips: str = ""
+    stage_avatars: dict = field(default_factory=dict)
+
+
+def initial_code(prior, config: FitConfig) -> tuple[torch.Tensor, float]:
+    """(z0 [Z], code scale): z0 = mean(codes) + code_init_scale * std(codes) * N(0, I) from ``generator(seed)``;
+    the scale (overall std of the training codes) sets stage 1's learning rate."""
+    codes = prior.codes.detach().float().cpu()
+    scale = float(codes.std()) if codes.numel() > 1 else 0.01
+    scale = max(scale, 1e-4)
+    per_dim = codes.std(0) if codes.shape[0] > 1 else torch.full((codes.shape[1],), scale)
+    noise = torch.randn(codes.shape[1], generator=generator(config.seed, "fit-code-init"))
+    return codes.mean(0) + config.code_init_scale * per_dim * noise, scale
+
+
+def _history() -> dict:
+    return {"step": [], **{k: [] for k in LOGGED}}
+
+
+def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | None = None, *,
+               device=None, log: Callable[[str], None] | None = None, progress: bool = False,
+               keep_stage_avatars: bool = False, uv_resolution: int | None = None,
+               lpips_net: str = "vgg") -> FitResult:
+    """Fit an avatar to ``inputs`` (one subject; any number of frames and cameras).
+
+    prior: a trained ``GaussianPrior`` (not modified: the fit works on a copy), or None with
+    ``config.use_prior=False`` (then ``uv_resolution`` gives the binding). head: the head model of the prior and
+    of the inputs' 3DMM parameters. device: default the prior's (or head's) device.
+    """
+    from gasp_ops.prior.perceptual import load_lpips
+
+    config = (config or FitConfig()).validate()
+    log = log or (lambda msg: None)
+    if prior is None and config.use_prior:
+        raise GaspInputError("prior", "a trained prior is needed (or set use_prior=False for the no-prior ablation)")
+    if inputs.identity.shape[0] != head.n_identity or inputs.expressions.shape[1] != head.n_expression:
+        raise GaspInputError("inputs", f"3DMM parameters ({inputs.identity.shape[0]} identity, "
+                             f"{inputs.expressions.shape[1]} expression) do not match the head model "
+                             f"({head.n_identity}, {head.n_expression})")
+    dev = torch.device(device) if device is not None else (prior.features.device if prior is not None
+                                                           else head.template.device)
+    head = head.to(dev)
+    inputs = inputs.to(dev)
+    with torch.no_grad():
+        T = len(inputs)
+        vertices = head(inputs.identity[None].expand(T, -1).float(), inputs.expressions.float(),
+                        inputs.poses.to(dev, torch.float32))
+        rest = head(inputs.identity[None].float(), torch.zeros(1, head.n_expression, device=dev))[0]
+
+    # --- model and its initial state ---------------------------------------------------------------------------
+    code_scale = 1.0
+    code = None
+    if config.use_prior:
+        prior = prior.to(dev)
+        z0, code_scale = initial_code(prior, config)
+        model = FitModel(prior, z0.to(dev))
+    else:
+        if prior is not None:
+            binding = (prior.faces, prior.face_ids, prior.barycentrics)
+            if config.no_prior_init == "template":
+                init = {k: v.detach() for k, v in prior.template().items()}
+            else:
+                init = _binding_init(prior.init_log_scales)
+            model = FitModel(None, init_attributes=init, binding=binding, init_log_scales=prior.init_log_scales,
+                             scalp=prior.scalp)
+        else:
+            from gasp_ops.binding.uv_init import uv_binding
+
+            if not uv_resolution:
+                raise GaspInputError("uv_resolution", "fitting without a prior needs the UV resolution of the binding")
+            avatar0 = GaussianAvatar.from_binding(head.topology, uv_binding(head.topology, int(uv_resolution)),
+                                                  rest.detach().cpu())
+            model = FitModel(None, init_attributes=avatar0.attributes(),
+                             binding=(avatar0.faces, avatar0.face_ids, avatar0.barycentrics),
+                             init_log_scales=avatar0.log_scales,
+                             scalp=head.topology.region_mask("scalp").cpu()[avatar0.face_ids])
+    model = model.to(dev)
+    plan = PosingPlan(model.faces, model.face_ids, model.barycentrics).to(dev)
+    centre = rest.mean(0)
+    tri_scale = float(triangle_frames(rest[None], model.faces[model.face_ids.unique()]).scales.median())
+    spatial_scale = orbit_distance(inputs.cameras, centre) / max(tri_scale, 1e-9)
+
+    lpips_model, reason = (None, "weight 0")
+    if config.loss.lpips > 0:
+        lpips_model, status = load_lpips(lpips_net, dev)
+        reason = status.reason if status.available else f"OFF: {status.reason}"
+    log(f"fit: {T} frames at {inputs.image_size[1]}x{inputs.image_size[0]}, {plan.inverse.numel()} Gaussians, "
+        f"LPIPS {reason}")
+    autocast = torch.bfloat16 if (dev.type == "cuda" and config.mixed_precision) else None
+
+    # --- stages -------------------------------------------------------------------------------------------------
+    if config.use_prior:
+        plan_stages = [(1, config.steps_inversion if config.stage1 else 0),
+                       (2, config.steps_decoder if config.stage2 else 0),
+                       (3, config.steps_refine if config.stage3 else 0)]
+    else:
+        total = config.no_prior_steps or sum(n for on, n in ((config.stage1, config.steps_inversion),
+                                                             (config.stage2, config.steps_decoder),
+                                                             (config.stage3, config.steps_refine)) if on)
+        plan_stages = [(3, total)]
+    history, seconds, stage_avatars = {}, {}, {}
+    target = None
+    gen = generator(config.seed, "fit-schedule")
+    B = min(config.batch_size, T)
+    for stage, steps in plan_stages:
+        name = STAGE_NAMES[stage]
+        if stage == 2 and config.use_prior and target is None:
+            target = _detached(model.decoded())
+        if stage == 3 and config.use_prior and target is None:
+            target = _detached(model.decoded())
+        if steps == 0:
+            continue
+        model.set_stage(stage)
+        opt = stage_optimizer(model, stage, config, code_scale, spatial_scale)
+        use_target = target if (config.use_regulariser and stage in (2, 3) and config.use_prior) else None
+        idx_all = torch.stack([torch.randperm(T, generator=gen)[:B] for _ in range(steps)]).to(dev)
+        bg_all = (torch.rand(steps, B, 3, generator=gen) if config.random_background
+                  else torch.zeros(steps, B, 3)).to(dev)
+        hist = _history()
+        bar = _bar(progress, steps, name)
+        t0 = time.perf_counter()
+        for step in range(steps):
+            if stage == 3:
+                for g in opt.param_groups:
+                    if g["name"] == "offsets":
+                        g["lr"] = position_lr(config, step, steps, spatial_scale)
+            idx = idx_all[step]
+            rgb_gt, a_gt = inputs.targets(idx, bg_all[step])
+            loss, terms = step_loss(model, plan, vertices[idx], inputs.cameras[idx], rgb_gt, a_gt, bg_all[step],
+                                    config, use_target, lpips_model, autocast)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            done = step + 1
+            if done % config.log_every == 0 or done == steps:
+                vals = torch.stack([terms[k].detach().float() for k in LOGGED]).cpu().tolist()
+                hist["step"].append(done)
+                for k, v in zip(LOGGED, vals):
+                    hist[k].append(float(v))
+                if bar is not None:
+                    bar.set_postfix(loss=f"{vals[0]:.4f}", psnr=f"{vals[-1]:.2f}")
+            if bar is not None:
+                bar.update(1)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds[name] = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        history[name] = hist
+        log(f"fit stage {stage} ({name}): {steps} steps in {seconds[name]:.1f} s, loss {hist['total'][-1]:.4f}, "
+            f"psnr {hist['psnr'][-1]:.2f}")
+        if stage == 1:
+            target = _detached(model.decoded())
+        if keep_stage_avatars:
+            stage_avatars[name] = model.avatar().to("cpu")
+    if config.use_prior and model.stage == 0:  # every stage switched off: the avatar at the initial code
+        model.stage = 1
+    avatar = model.avatar().to("cpu")
+    if config.use_prior:
+        code = model.code.detach().reshape(-1).cpu()
+    return FitResult(avatar=avatar, code=code, history=history, seconds=seconds, config=config,
+                     spatial_scale=spatial_scale, lpips=reason, stage_avatars=stage_avatars)
+
+
+def _detached(attrs: dict) -> dict:
+    return {k: v.detach().float().clone() for k, v in attrs.items()}
+
+
+def _binding_init(init_log_scales: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``GaussianAvatar.from_binding``'s initial attributes for the prior's binding (zero offsets, identity
+    rotations, the texel-sized scales the prior was initialised with, mid-grey, opacity 0.95)."""
+    n = init_log_scales.shape[0]
+    dev = init_log_scales.device
+    quats = torch.zeros(n, 4, device=dev)
+    quats[:, 0] = 1.0
+    return {"offsets": torch.zeros(n, 3, device=dev), "log_scales": init_log_scales.detach().clone().float(),
+            "quats": quats, "colors": torch.full((n, 3), 0.5, device=dev),
+            "opacity_logits": torch.full((n,), float(torch.logit(torch.tensor(0.95))), device=dev)}
+
+
+def _bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=f"fit:{desc}", dynamic_ncols=True)
