@@ -35,12 +35,23 @@ class DataRoot(dg.ConfigurableResource):
 
 
 class ComputeDevice(dg.ConfigurableResource):
-    """Torch device: ``auto`` (cuda when present, else cpu), ``cpu``, ``cuda`` or ``cuda:N``."""
+    """Torch device: ``auto`` (cuda when present, else cpu), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    cpu_threads: torch intra-op threads per step process on the CPU (0 = torch's default). The multiprocess
+    executor runs independent steps side by side; one thread each keeps a small machine from oversubscribing
+    (several multi-threaded torch processes on 2 cores stall at their thread barriers).
+    """
 
     device: str = "auto"
+    cpu_threads: int = 1
 
     def torch_device(self):
-        return resolve_device(self.device)
+        import torch
+
+        device = resolve_device(self.device)
+        if device.type == "cpu" and self.cpu_threads > 0:
+            torch.set_num_threads(self.cpu_threads)
+        return device
 
 
 class PipelinePreset(dg.ConfigurableResource):

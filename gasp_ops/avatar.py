@@ -136,23 +136,39 @@ def pose(avatar: GaussianAvatar, vertices: torch.Tensor) -> Gaussians3D:
     check_tensor("vertices", vertices, ["B", "V", 3])
     if int(avatar.faces.max()) >= vertices.shape[1]:
         raise GaspInputError("vertices", f"mesh has {vertices.shape[1]} vertices but the avatar's faces index up to {int(avatar.faces.max())}")
+    return pose_attributes(avatar.faces, avatar.face_ids, avatar.barycentrics, avatar.attributes(), vertices)
+
+
+def pose_attributes(faces: torch.Tensor, face_ids: torch.Tensor, barycentrics: torch.Tensor,
+                    attributes: dict[str, torch.Tensor], vertices: torch.Tensor) -> Gaussians3D:
+    """The posing maths of ``pose`` for local attributes shared by all frames or given per frame.
+
+    faces [F, 3]; face_ids [N]; barycentrics [N, 3]; vertices [B, V, 3]; attributes (``ATTRIBUTES``): offsets,
+    log_scales, colors [N, 3] or [B, N, 3]; quats [N, 4] or [B, N, 4]; opacity_logits [N] or [B, N] (per-frame
+    attributes let every frame carry its own avatar, e.g. a prior decoding one subject per frame).
+    Returns ``Gaussians3D`` with [B, N, ...] fields.
+    """
     B = vertices.shape[0]
-    fids = avatar.face_ids
-    used, inverse = torch.unique(fids, return_inverse=True)
-    frames = triangle_frames(vertices, avatar.faces[used])
+    n = face_ids.shape[0]
+    dt = vertices.dtype
+
+    def per_frame(name: str, width: int | None) -> torch.Tensor:
+        shape = (B, n) if width is None else (B, n, width)
+        return attributes[name].to(dt).expand(shape)
+
+    used, inverse = torch.unique(face_ids, return_inverse=True)
+    frames = triangle_frames(vertices, faces[used])
     R = frames.rotations[:, inverse]  # [B, N, 3, 3]
     k = frames.scales[:, inverse]  # [B, N]
-    corners = vertices[:, avatar.faces[fids]]  # [B, N, 3, 3]
-    origin = (corners * avatar.barycentrics[None, :, :, None].to(vertices.dtype)).sum(-2)
-    means = origin + k[..., None] * (R @ avatar.offsets[None, :, :, None].to(vertices.dtype))[..., 0]
-    q_tri = matrix_to_quaternion(R)
-    quats = quaternion_multiply(q_tri, avatar.quats[None].expand(B, -1, -1).to(vertices.dtype))
-    scales = k[..., None] * torch.exp(avatar.log_scales)[None].to(vertices.dtype)
-    n = avatar.count
+    corners = vertices[:, faces[face_ids]]  # [B, N, 3, 3]
+    origin = (corners * barycentrics[None, :, :, None].to(dt)).sum(-2)
+    means = origin + k[..., None] * (R @ per_frame("offsets", 3)[..., None])[..., 0]
+    quats = quaternion_multiply(matrix_to_quaternion(R), per_frame("quats", 4))
+    scales = k[..., None] * torch.exp(per_frame("log_scales", 3))
     return Gaussians3D(
         means=means,
         quats=quats,
         scales=scales,
-        opacities=torch.sigmoid(avatar.opacity_logits)[None].expand(B, n).to(vertices.dtype),
-        colors=avatar.colors.clamp(0.0, 1.0)[None].expand(B, n, 3).to(vertices.dtype),
+        opacities=torch.sigmoid(per_frame("opacity_logits", None)),
+        colors=per_frame("colors", 3).clamp(0.0, 1.0),
     )

@@ -2,7 +2,8 @@
 
 ``gasp_main`` materialises everything that runs on the embedded default (CPU, ``tiny`` preset), all identity
 shards of the synthetic renders in one run (a single-run partition range), and the embedded capture demo (one
-``real_proxy`` subject written in the NeRSemble v2 layout and preprocessed by the real readers). ``synthetic_data`` builds only the
+``real_proxy`` subject written in the NeRSemble v2 layout and preprocessed by the real readers), and the Gaussian
+prior trained on the synthetic renders with its latent directions. ``synthetic_data`` builds only the
 synthetic prior dataset (use it with ``GASP_PRESET=paper`` on a GPU machine).
 """
 
@@ -16,7 +17,7 @@ MAIN_JOB = "gasp_main"
 
 gasp_main = dg.define_asset_job(
     MAIN_JOB,
-    selection=dg.AssetSelection.groups("head_model", "synthetic_data", "capture_demo"),
+    selection=dg.AssetSelection.groups("head_model", "synthetic_data", "capture_demo", "prior"),
     tags=ALL_SHARDS_TAGS,
     description="The pipeline end to end on the configured preset (README's first command).",
 )

@@ -9,7 +9,7 @@ from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.procedural import ProceduralHead
 from gasp_ops.prior.config import PriorConfig, default_config
 from gasp_ops.prior.decoder import BRANCHES, PriorDecoder
-from gasp_ops.prior.posing import pose_batched
+from gasp_ops.avatar import pose_attributes
 from gasp_ops.prior.prior_model import GaussianPrior
 
 
@@ -64,7 +64,7 @@ def test_batched_posing_matches_avatar_pose(head):
     attrs = {k: v[None].repeat(2, *([1] * v.ndim)) + 0.1 * torch.randn(2, *v.shape, generator=g)
              for k, v in model.template().items()}
     verts = head(torch.randn(2, head.n_identity, generator=g) * 0.5, torch.zeros(2, head.n_expression))
-    batched = pose_batched(model.faces, model.face_ids, model.barycentrics, attrs, verts)
+    batched = pose_attributes(model.faces, model.face_ids, model.barycentrics, attrs, verts)
     for b in range(2):
         av = GaussianAvatar(faces=model.faces, face_ids=model.face_ids, barycentrics=model.barycentrics,
                             **{k: v[b].detach() for k, v in attrs.items()})

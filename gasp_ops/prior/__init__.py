@@ -1,7 +1,7 @@
 """The Gaussian prior (GASP §3.3): canonical template + per-Gaussian features + identity auto-decoder, trained
 on synthetic multi-view data; latent directions (Appendix B).
 
-Modules: config (PriorConfig), decoder (PriorDecoder), prior_model (GaussianPrior), posing (batched posing),
+Modules: config (PriorConfig), decoder (PriorDecoder), prior_model (GaussianPrior), 
 losses, perceptual (LPIPS availability), dataset_batches (PriorViews, BatchSchedule), checkpoint, trainer
 (train_prior), distributed (DDP), curves, evaluate, latent_directions, toy_dataset (teacher data for tests).
 """

@@ -152,9 +152,9 @@ class PriorConfig:
 
 #: Per-preset defaults (the lead may move these into ``gasp_ops.presets.Preset``).
 PRESET_DEFAULTS: dict[str, dict] = {
-    # CPU budget ~3 min on 2 cores: UV 32 (~620 Gaussians), 64 px, 4 views a step, 80 steps; faster rates than
+    # CPU budget ~1-2 min on 2 cores: UV 32 (~620 Gaussians), 64 px, 4 views a step, 160 steps; faster rates than
     # the paper's because the run is ~1e4x shorter.
-    "tiny": dict(uv_resolution=32, image_size=64, steps=80, batch_size=4, checkpoint_every=40, log_every=5,
+    "tiny": dict(uv_resolution=32, image_size=64, steps=160, batch_size=4, checkpoint_every=80, log_every=5,
                  lr=LearningRates(decoder=1e-3, codes=1e-2, features=3e-3)),
     # The paper's scale: all 1,000 subjects, 187k Gaussians (UV 558 on the procedural head), 512 px, batch 8,
     # 250 epochs of 50k views = 1.56M steps; set steps lower for a shorter run.

@@ -6,7 +6,7 @@ import torch
 
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.prior.dataset_batches import PriorViews
-from gasp_ops.prior.posing import pose_batched
+from gasp_ops.avatar import pose_attributes
 from gasp_ops.prior.prior_model import GaussianPrior
 from gasp_ops.render.render import render
 
@@ -29,7 +29,7 @@ def render_views(model: GaussianPrior, views: PriorViews, idx, head: HeadModel, 
             attrs = model.decode_codes(codes[start:start + chunk].to(device))
         else:
             attrs = model.decode(batch.subject)
-        out = render(pose_batched(model.faces, model.face_ids, model.barycentrics, attrs, vertices), batch.cameras)
+        out = render(pose_attributes(model.faces, model.face_ids, model.barycentrics, attrs, vertices), batch.cameras)
         rgbs.append(out.rgb.float().cpu())
         alphas.append(out.alpha.float().cpu())
     return torch.cat(rgbs), torch.cat(alphas)

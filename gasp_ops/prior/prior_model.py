@@ -18,7 +18,7 @@ from gasp_ops.binding.uv_init import uv_binding
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.prior.config import PriorConfig
 from gasp_ops.prior.decoder import PriorDecoder
-from gasp_ops.prior.posing import pose_batched
+from gasp_ops.avatar import pose_attributes
 from gasp_ops.render.gaussians import Gaussians3D
 
 
@@ -107,7 +107,7 @@ class GaussianPrior(nn.Module):
         """
         attrs = self.decode(subjects, autocast_dtype)
         per_frame = {k: v[frame_subject] for k, v in attrs.items()}
-        return pose_batched(self.faces, self.face_ids, self.barycentrics, per_frame, vertices), per_frame
+        return pose_attributes(self.faces, self.face_ids, self.barycentrics, per_frame, vertices), per_frame
 
     def avatar(self, subject: int | None = None, code: torch.Tensor | None = None) -> GaussianAvatar:
         """A plain ``GaussianAvatar`` for one training subject, a given code [Z], or the template (both None)."""

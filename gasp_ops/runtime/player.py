@@ -30,10 +30,22 @@ class AvatarRuntime:
 
     @torch.no_grad()
     def vertices(self, expression: torch.Tensor, pose: HeadPose | None = None) -> torch.Tensor:
-        """expression [B, n_expression], pose batch B (None = rest) -> vertices [B, V, 3]."""
+        """expression [B, n_expression], pose batch B (None = rest) -> vertices [B, V, 3].
+
+        ``HeadModel.forward``'s maths without its input checks (each check is a host sync, which also forbids
+        CUDA-graph capture); shapes are the caller's responsibility on this hot path."""
+        from gasp_ops.headmodel.lbs import linear_blend_skinning, pose_rotations
+
+        head = self.head
         B = expression.shape[0]
-        return self.head(self.identity.expand(B, -1), expression.to(self.device).float(),
-                         None if pose is None else pose.to(self.device, torch.float32))
+        if pose is None:
+            pose = HeadPose.zeros(B, device=self.device)
+        pose = pose.to(self.device, torch.float32)
+        v_shaped = head.shaped(self.identity.expand(B, -1), expression.to(self.device).float())
+        joints = torch.einsum("jv,bvc->bjc", head.joint_regressor, v_shaped)
+        posed = linear_blend_skinning(v_shaped, joints, pose_rotations(pose), head.skin_weights,
+                                      getattr(head, "pose_basis", None))
+        return posed + pose.translation[:, None, :]
 
     @torch.no_grad()
     def gaussians(self, expression: torch.Tensor, pose: HeadPose | None = None) -> Gaussians3D:
@@ -66,5 +78,14 @@ class AvatarRuntime:
     @torch.no_grad()
     def render(self, expression: torch.Tensor, pose: HeadPose | None, cameras: Cameras,
                background: torch.Tensor | None = None, backend: str = "auto") -> RenderOutput:
-        """Render frame b with camera b (B == len(cameras)); rgb [B, H, W, 3], alpha [B, H, W, 1]."""
-        return render(self.gaussians(expression, pose), cameras.to(self.device), background, backend=backend)
+        """Render frame b with camera b (B == len(cameras)); rgb [B, H, W, 3], alpha [B, H, W, 1].
+
+        On CUDA with backend "auto"/"gsplat" this calls gsplat directly, skipping ``render``'s input checks (each
+        is a host sync; the avatar was validated when loaded), so a frame costs no host round trip before gsplat."""
+        g = self.gaussians(expression, pose)
+        if self.device.type == "cuda" and backend in ("auto", "gsplat"):
+            from gasp_ops.render.gsplat_backend import render_gsplat
+
+            rgb, alpha, depth = render_gsplat(g, cameras, background)
+            return RenderOutput(rgb=rgb, alpha=alpha, depth=depth)
+        return render(g, cameras.to(self.device), background, backend=backend)

@@ -1,0 +1,119 @@
+"""Videos of an avatar (GASP Appendix A): a 360-degree turntable and re-enactment driven by 3DMM parameters
+(self: the subject's own expression/pose sequence; cross-identity: another person's sequence on this avatar's
+identity). H.264 (libx264, yuv420p) mp4 via PyAV, written atomically; frames are uint8 [T, H, W, 3].
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gasp_ops.cameras import Cameras, orbit_cameras
+from gasp_ops.errors import GaspInputError
+from gasp_ops.headmodel.pose import HeadPose
+from gasp_ops.io.atomic import atomic_path
+from gasp_ops.render.render import render
+from gasp_ops.runtime.posing import FastPoser
+
+
+def head_orbit(head, azimuths_deg, elevation_deg: float, image_size: int, fov_deg: float = 18.0,
+               head_fraction: float = 0.68) -> Cameras:
+    """Cameras around the head model's rest head (framing of ``gasp_ops.synthetic.cameras.head_framing``)."""
+    from gasp_ops.synthetic.cameras import head_framing
+
+    az = torch.as_tensor(azimuths_deg, dtype=torch.float32).reshape(-1)
+    target, height = head_framing(head)
+    distance = 0.5 * height / head_fraction / math.tan(math.radians(fov_deg) / 2)
+    return orbit_cameras(az, torch.full_like(az, float(elevation_deg)), distance, fov_deg, image_size, image_size,
+                         target=target)
+
+
+@torch.no_grad()
+def render_frames(avatar, head, identity: torch.Tensor, expressions: torch.Tensor, poses: HeadPose | None,
+                  cameras: Cameras, background=(1.0, 1.0, 1.0), chunk: int = 8, device=None) -> np.ndarray:
+    """uint8 frames [T, H, W, 3]: frame t = the avatar with expression t [T, E] and pose t (``HeadPose`` batch T,
+    or None = rest) seen by camera t (``cameras`` with T entries, or 1 shared), over ``background`` (RGB)."""
+    dev = torch.device(device) if device is not None else head.template.device
+    head = head.to(dev)
+    T = expressions.shape[0]
+    if len(cameras) not in (1, T):
+        raise GaspInputError("cameras", f"need 1 or {T} cameras, got {len(cameras)}")
+    poser = FastPoser(avatar, device=dev)
+    bg = torch.as_tensor(background, dtype=torch.float32, device=dev)
+    ident = identity.reshape(1, -1).float().to(dev)
+    out = []
+    for s in range(0, T, chunk):
+        e = expressions[s:s + chunk].float().to(dev)
+        b = e.shape[0]
+        p = None if poses is None else poses[s:s + b].to(dev, torch.float32)
+        verts = head(ident.expand(b, -1), e, p)
+        cams = cameras[s:s + b] if len(cameras) == T else Cameras(cameras.world_to_cam.expand(b, 4, 4),
+                                                                  cameras.K.expand(b, 3, 3), cameras.width, cameras.height)
+        img = render(poser(verts), cams.to(dev), bg).rgb
+        out.append((img.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy())
+    return np.concatenate(out)
+
+
+def render_turntable(avatar, head, identity: torch.Tensor, n_frames: int = 90, image_size: int = 256,
+                     elevation_deg: float = 5.0, expression: torch.Tensor | None = None, **kw) -> np.ndarray:
+    """uint8 [n_frames, S, S, 3]: a full 360-degree orbit (azimuth 0 = front) at a fixed expression (neutral)."""
+    az = torch.arange(n_frames, dtype=torch.float32) * (360.0 / n_frames)
+    cams = head_orbit(head, az, elevation_deg, image_size)
+    e = torch.zeros(n_frames, head.n_expression) if expression is None else expression.reshape(1, -1).expand(n_frames, -1)
+    return render_frames(avatar, head, identity, e, None, cams, **kw)
+
+
+def turntable_strip(avatar, head, identity: torch.Tensor, azimuths=(0.0, 90.0, 180.0, 270.0), image_size: int = 128,
+                    **kw) -> np.ndarray:
+    """uint8 [S, len(azimuths) * S, 3]: the avatar from a few azimuths side by side."""
+    cams = head_orbit(head, azimuths, 5.0, image_size)
+    frames = render_frames(avatar, head, identity, torch.zeros(len(azimuths), head.n_expression), None, cams, **kw)
+    return np.concatenate(list(frames), axis=1)
+
+
+def render_reenactment(avatar, head, identity: torch.Tensor, expressions: torch.Tensor, poses: HeadPose | None,
+                       camera: Cameras | None = None, image_size: int = 256, **kw) -> np.ndarray:
+    """Drive the avatar with a 3DMM sequence (expressions [T, E], poses batch T) from ``camera`` (1 or T entries;
+    default a frontal camera). Cross-identity re-enactment = another subject's sequence with this avatar's
+    ``identity``."""
+    cams = camera if camera is not None else head_orbit(head, [0.0], 5.0, image_size)
+    return render_frames(avatar, head, identity, expressions, poses, cams, **kw)
+
+
+def write_mp4(path, frames: np.ndarray, fps: int = 30, crf: int = 18) -> Path:
+    """uint8 RGB frames [T, H, W, 3] -> H.264 (libx264, yuv420p) mp4, atomically. Odd sizes are padded by one
+    row/column (edge colour): yuv420p needs even sizes."""
+    import av
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise GaspInputError(str(path), f"need uint8 frames [T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+    T, H, W, _ = frames.shape
+    if H % 2 or W % 2:
+        frames = np.pad(frames, ((0, 0), (0, H % 2), (0, W % 2), (0, 0)), mode="edge")
+        H, W = frames.shape[1:3]
+    with atomic_path(path, suffix=".mp4") as tmp:
+        with av.open(str(tmp), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=int(fps))
+            stream.pix_fmt = "yuv420p"
+            stream.width, stream.height = W, H
+            stream.options = {"crf": str(int(crf)), "preset": "fast"}
+            for img in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    return Path(path)
+
+
+def write_turntable_mp4(path, avatar, head, identity, n_frames: int = 90, image_size: int = 256, fps: int = 30,
+                        **kw) -> Path:
+    return write_mp4(path, render_turntable(avatar, head, identity, n_frames, image_size, **kw), fps)
+
+
+def write_reenactment_mp4(path, avatar, head, identity, expressions, poses, camera=None, image_size: int = 256,
+                          fps: int = 30, **kw) -> Path:
+    return write_mp4(path, render_reenactment(avatar, head, identity, expressions, poses, camera, image_size, **kw), fps)
