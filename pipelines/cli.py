@@ -3,6 +3,9 @@
   gasp run [--job gasp_main] [--preset tiny]      materialise a job of the Dagster project in-process
   gasp preview --out sheet.png [--preset tiny]    render the head-model contact sheet (no Dagster needed)
   gasp head-info [--head procedural]              vertex/face counts and Gaussians per UV resolution
+  gasp enroll INPUT --out DIR [--prior P]         photo / video / frames folder -> avatar file (+ figures)
+  gasp render AVATAR --out X.mp4|DIR [--params F] turntable (default) or re-enactment from 3DMM parameters
+  gasp export-ply AVATAR --out frame.ply          a posed frame as a standard 3DGS PLY
 """
 
 from __future__ import annotations
@@ -67,6 +70,102 @@ def cmd_head_info(args) -> int:
     return 0
 
 
+def cmd_enroll(args) -> int:
+    from gasp_ops.device import resolve_device
+    from gasp_ops.fitting.config import default_fit_config
+    from gasp_ops.fitting.report import default_prior_path, enroll
+    from gasp_ops.prior.checkpoint import load_prior
+
+    head = _build_head(args)
+    device = resolve_device(args.device)
+    overrides = {}
+    if args.steps:
+        overrides.update(steps_inversion=args.steps[0], steps_decoder=args.steps[1], steps_refine=args.steps[2])
+    config = default_fit_config(args.preset, args.ablation, **overrides)
+    prior = None
+    if config.use_prior:
+        prior_path = args.prior or default_prior_path(args.preset)
+        print(f"loading prior {prior_path}")
+        prior, _ = load_prior(prior_path, head, device)
+    out = enroll(args.input, args.out, head.to(device), prior, config, setting=args.setting,
+                 image_size=args.image_size, device=device, subject=args.subject, consent=args.consent,
+                 owner=args.owner, fp16=args.fp16, log=print, progress=True)
+    print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
+          f"{out['input_vs_render']}, {out['turntable_strip']}")
+    return 0
+
+
+def _load_params(path, head):
+    """3DMM sequence from a frame table (.parquet: expression + pose columns, one camera's rows) or a
+    safetensors file with ``expression`` [T, E] and optional rotation/translation/neck/jaw [T, 3], eyes [T, 6]."""
+    from pathlib import Path
+
+    import torch
+
+    from gasp_ops.errors import GaspInputError
+    from gasp_ops.headmodel.pose import HeadPose
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import numpy as np
+
+        from gasp_ops.io.tables import read_parquet
+
+        t = read_parquet(path)
+        if "camera" in t:
+            t = t[t["camera"] == t["camera"].iloc[0]].sort_values("frame")
+        col = lambda c: torch.as_tensor(np.stack([np.asarray(v, np.float32) for v in t[c]]))  # noqa: E731
+        return col("expression"), HeadPose(**{k: col(k) for k in ("rotation", "translation", "neck", "jaw", "eyes")})
+    from gasp_ops.io.tensors import load_tensors
+
+    tensors, _ = load_tensors(path)
+    if "expression" not in tensors:
+        raise GaspInputError(str(path), "needs an 'expression' tensor [T, n_expression]")
+    e = tensors["expression"].float()
+    zeros = HeadPose.zeros(e.shape[0])
+    return e, HeadPose(**{k: tensors.get(k, getattr(zeros, k)).float() for k in ("rotation", "translation", "neck",
+                                                                                 "jaw", "eyes")})
+
+
+def cmd_render(args) -> int:
+    from pathlib import Path
+
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.export.video import render_reenactment, render_turntable, write_mp4
+    from gasp_ops.io.images import save_png
+
+    head = _build_head(args)
+    f = load_avatar_file(args.avatar, head)
+    if args.params:
+        expr, pose = _load_params(args.params, head)
+        frames = render_reenactment(f.avatar, head, f.identity, expr, pose, image_size=args.size)
+    else:
+        frames = render_turntable(f.avatar, head, f.identity, n_frames=args.frames, image_size=args.size)
+    out = Path(args.out)
+    if out.suffix.lower() == ".mp4":
+        write_mp4(out, frames, fps=args.fps)
+    else:
+        for i, fr in enumerate(frames):
+            save_png(out / f"frame_{i:05d}.png", fr)
+    print(f"wrote {len(frames)} frames to {out}")
+    return 0
+
+
+def cmd_export_ply(args) -> int:
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.export.ply import export_avatar_ply
+
+    head = _build_head(args)
+    f = load_avatar_file(args.avatar, head)
+    expression = pose = None
+    if args.params:
+        expr, hp = _load_params(args.params, head)
+        expression, pose = expr[args.frame], hp[args.frame]
+    path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose)
+    print(f"wrote {path} ({f.avatar.count} Gaussians)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gasp", description="GASP: Gaussian Avatars with Synthetic Priors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +188,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolutions", type=int, nargs="+", default=[64, 128, 256, 512])
     _head_args(p)
     p.set_defaults(func=cmd_head_info)
+    p = sub.add_parser("enroll", help="fit an avatar to a photo, a video or a preprocessed frames folder")
+    p.add_argument("input", help="photo (.png/.jpg), video, or a folder with frames.parquet")
+    p.add_argument("--out", required=True, help="output folder (avatar.safetensors, curves.png, ...)")
+    p.add_argument("--prior", help="trained prior file (default: $GASP_DATA_ROOT/<preset>/prior/prior.safetensors)")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--setting", choices=["single_image", "monocular", "multi_camera", "three_frame"])
+    p.add_argument("--ablation", default="full", help="full, no_prior, no_regulariser, no_stage1/2/3")
+    p.add_argument("--steps", type=int, nargs=3, metavar=("S1", "S2", "S3"))
+    p.add_argument("--image-size", type=int, help="resize frames so the longer side has this many pixels")
+    p.add_argument("--subject", default="")
+    p.add_argument("--consent", default="unknown", help="unknown | granted | synthetic | withdrawn")
+    p.add_argument("--owner", default="", help="account allowed to operate the avatar (likeness management)")
+    p.add_argument("--fp16", action="store_true", help="store the Gaussians in float16 (half the size)")
+    p.add_argument("--device", default="auto")
+    _head_args(p)
+    p.set_defaults(func=cmd_enroll)
+    p = sub.add_parser("render", help="render an avatar file: turntable, or re-enactment from 3DMM parameters")
+    p.add_argument("avatar")
+    p.add_argument("--out", required=True, help="an .mp4 file, or a folder for PNG frames")
+    p.add_argument("--params", help="frames.parquet or .safetensors with expression [T, E] (+ pose) to re-enact")
+    p.add_argument("--frames", type=int, default=90, help="turntable frames")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--fps", type=int, default=30)
+    _head_args(p)
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("export-ply", help="export a posed frame of an avatar as a standard 3DGS PLY")
+    p.add_argument("avatar")
+    p.add_argument("--out", required=True)
+    p.add_argument("--params", help="3DMM parameters (as for render); default: neutral expression, rest pose")
+    p.add_argument("--frame", type=int, default=0)
+    _head_args(p)
+    p.set_defaults(func=cmd_export_ply)
     return parser
 
 

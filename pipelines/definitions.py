@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets_defs import capture_assets, head_model_assets, prior_assets, synthetic_assets
+from assets_defs import capture_assets, fitting_assets, head_model_assets, prior_assets, synthetic_assets
 from assets_defs.resources import default_resources
-from pipelines.jobs import gasp_main, synthetic_data
+from pipelines.jobs import avatar_fitting, gasp_main, synthetic_data
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([head_model_assets, synthetic_assets, capture_assets, prior_assets]),
-    jobs=[gasp_main, synthetic_data],
+    assets=dg.load_assets_from_modules([head_model_assets, synthetic_assets, capture_assets, prior_assets, fitting_assets]),
+    jobs=[gasp_main, synthetic_data, avatar_fitting],
     resources=default_resources(),
 )

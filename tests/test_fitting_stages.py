@@ -126,7 +126,7 @@ def test_config_validation():
     assert default_fit_config("tiny", "no_prior").use_prior is False
 
 
-def test_frame_table_inputs_and_settings(head, tmp_path):
+def _write_frames(head, root):
     from gasp_ops.capture.frame_table import COLUMNS
     from gasp_ops.io.images import save_png
     from gasp_ops.io.tables import write_parquet
@@ -137,8 +137,8 @@ def test_frame_table_inputs_and_settings(head, tmp_path):
         c = fixed_cameras([az], [0.0], 32, head=head)
         for f in range(4):
             img, mat = f"images/{cam}_{f}.png", f"mattes/{cam}_{f}.png"
-            save_png(tmp_path / img, np.full((32, 32, 3), 0.5, np.float32))
-            save_png(tmp_path / mat, np.ones((32, 32, 1), np.float32))
+            save_png(root / img, np.full((32, 32, 3), 0.5, np.float32))
+            save_png(root / mat, np.ones((32, 32, 1), np.float32))
             rows.append({"source": "nersemble", "subject": 7, "sequence": "EMO", "camera": cam, "frame": f,
                          "width": 32, "height": 32, "K": c.K[0].reshape(-1).tolist(),
                          "world_to_cam": c.world_to_cam[0].reshape(-1).tolist(), "image_path": img, "matte_path": mat,
@@ -146,7 +146,12 @@ def test_frame_table_inputs_and_settings(head, tmp_path):
                          "expression": [0.0] * head.n_expression, "rotation": [0.0] * 3, "translation": [0.0] * 3,
                          "neck": [0.0] * 3, "jaw": [0.0] * 3, "eyes": [0.0] * 6})
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
-    write_parquet(tmp_path / "frames.parquet", table)
+    write_parquet(root / "frames.parquet", table)
+    return table
+
+
+def test_frame_table_inputs_and_settings(head, tmp_path):
+    table = _write_frames(head, tmp_path)
     assert select_setting(table, "single_image")["camera"].tolist() == ["camF"]
     assert select_setting(table, "monocular")["frame"].tolist() == [0, 2]
     assert sorted(select_setting(table, "three_frame")["camera"]) == ["camF", "camL", "camR"]
@@ -155,3 +160,40 @@ def test_frame_table_inputs_and_settings(head, tmp_path):
     assert inputs.images.shape == (3, 16, 16, 3) and inputs.cameras.width == 16
     assert torch.allclose(inputs.identity, torch.full((head.n_identity,), 0.1))
     assert abs(float(inputs.cameras.K[0, 0, 2]) - 8.0) < 1e-4
+
+
+def test_cli_enroll_render_export(head, prior, tmp_path):
+    from plyfile import PlyData
+
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.prior.checkpoint import save_prior
+    from pipelines.cli import main
+
+    _write_frames(head, tmp_path / "frames")
+    prior_path = save_prior(tmp_path / "prior.safetensors", prior, {"config": tiny_config(uv_resolution=16,
+                                                                                          code_dim=16).as_dict()})
+    out = tmp_path / "avatar"
+    assert main(["enroll", str(tmp_path / "frames"), "--out", str(out), "--prior", str(prior_path), "--steps", "2", "2",
+                 "2", "--image-size", "16", "--setting", "three_frame", "--consent", "granted", "--fp16"]) == 0
+    f = load_avatar_file(out / "avatar.safetensors", head)
+    assert f.avatar.count == prior.count and f.dtype == "float16" and f.provenance["likeness"]["consent"] == "granted"
+    assert f.fit["frames"] == 3 and all((out / n).is_file() for n in ("curves.png", "input_vs_render.png",
+                                                                       "turntable_strip.png", "fit.json"))
+    assert main(["render", str(out / "avatar.safetensors"), "--out", str(tmp_path / "r"), "--frames", "3",
+                 "--size", "16"]) == 0
+    assert len(list((tmp_path / "r").glob("frame_*.png"))) == 3
+    assert main(["export-ply", str(out / "avatar.safetensors"), "--out", str(tmp_path / "a.ply")]) == 0
+    assert PlyData.read(str(tmp_path / "a.ply"))["vertex"].count == prior.count
+    assert main(["enroll", str(tmp_path / "nothing"), "--out", str(out), "--prior", str(prior_path)]) == 2
+
+
+def test_fitting_assets_load():
+    import dagster as dg
+
+    from assets_defs import fitting_assets
+    from assets_defs.partitions import subject_setting_partitions
+
+    assets = dg.load_assets_from_modules([fitting_assets])
+    keys = {k.to_user_string() for a in assets for k in a.keys}
+    assert {"avatar_fit", "avatar_renders"} <= keys
+    assert fitting_assets.avatar_fit.partitions_def == subject_setting_partitions

@@ -15,12 +15,21 @@ Two paths compute the same world Gaussians as ``gasp_ops.avatar.pose`` (Qian et 
   Gaussians are processed (frames, one 3x3->quaternion per *face*), packed into one [F_used, 23] table, gathered
   once per Gaussian and contracted with the constants - no per-Gaussian quaternion maths, float32 throughout.
   Opacities and colours do not depend on the pose and are returned as the same precomputed tensors.
+
+  On the CPU in float32, when numba is installed, ``FastPoser`` runs the fused multi-threaded kernel of
+  ``gasp_ops.runtime.numba_posing`` instead (same maths: one frame + quaternion per face, then one pass over the
+  face's Gaussians). Without numba (or with ``GASP_NO_NUMBA=1``, on CUDA, or for float64) it uses the torch path
+  above; ``FastPoser(..., backend="torch")`` forces it.
 """
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import torch
 
+from gasp_ops.errors import GaspInputError
 from gasp_ops.render.gaussians import Gaussians3D
 from gasp_ops.rotations import matrix_to_quaternion, quaternion_multiply
 
@@ -83,6 +92,24 @@ class PosingPlan:
                            colors=c.to(dt).clamp(0.0, 1.0))
 
 
+_NUMBA = None  # the gasp_ops.runtime.numba_posing module, False when unavailable, None before the first look
+
+
+def numba_backend():
+    """The numba kernel module, or None when numba is not installed or ``GASP_NO_NUMBA=1`` (torch fallback)."""
+    global _NUMBA
+    if os.environ.get("GASP_NO_NUMBA", "") not in ("", "0"):
+        return None
+    if _NUMBA is None:
+        try:
+            from gasp_ops.runtime import numba_posing
+
+            _NUMBA = numba_posing
+        except ImportError:
+            _NUMBA = False
+    return _NUMBA or None
+
+
 def _right_matrix(q: torch.Tensor) -> torch.Tensor:
     """Q [N, 4, 4] with Q @ p = p (x) q for quaternions q [N, 4] (w, x, y, z)."""
     w, x, y, z = q.unbind(-1)
@@ -97,12 +124,21 @@ def _right_matrix(q: torch.Tensor) -> torch.Tensor:
 class FastPoser:
     """Inference-only posing of one avatar: ``poser(vertices [V, 3] or [B, V, 3]) -> Gaussians3D``.
 
-    avatar: a ``GaussianAvatar``. dtype float32. All static work (face subset, barycentric constants, local
-    rotations as 4x4 right-multiplication matrices, exp of scales, sigmoid of opacities, clamped colours) is done
-    here once; see the module docstring for the per-frame maths. Output quaternions are normalised.
+    avatar: a ``GaussianAvatar``. dtype float32. All static work (face subset, Gaussians sorted by face, barycentric
+    constants, normalised local rotations, exp of scales, sigmoid of opacities, clamped colours) is done here once;
+    see the module docstring for the per-frame maths. Output quaternions are normalised; outputs follow
+    ``order`` (the avatar's Gaussians sorted by face).
+
+    backend: "auto" (numba kernel on the CPU in float32 when numba is importable, else torch), "numba" (required;
+    error when not possible) or "torch". ``backend_used`` tells which one runs. reuse_outputs: numba path only;
+    write every pose into the same preallocated arrays (saves the allocation, but the tensors returned by one call
+    are overwritten by the next: only for callers that consume each pose before posing again).
     """
 
-    def __init__(self, avatar, device=None, dtype: torch.dtype = torch.float32):
+    def __init__(self, avatar, device=None, dtype: torch.dtype = torch.float32, backend: str = "auto",
+                 reuse_outputs: bool = False):
+        if backend not in ("auto", "numba", "torch"):
+            raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
         device = torch.device(device) if device is not None else avatar.offsets.device
         a = avatar.to(device)
         order = torch.argsort(a.face_ids, stable=True)  # Gaussians of a face together: contiguous gathers
@@ -110,17 +146,35 @@ class FastPoser:
         used, inverse = torch.unique(a.face_ids[order], return_inverse=True)
         self.faces_used = a.faces[used].long().contiguous()
         self.inverse = inverse.long().contiguous()
+        self.dtype = dtype
         b = a.barycentrics[order].to(dtype)
         off = a.offsets[order].to(dtype)
-        n = order.numel()
-        self.coeffs = torch.cat([torch.ones(n, 1, dtype=dtype, device=device), b[:, 1:3], off], dim=1).contiguous()
         q = a.quats[order].to(dtype)
         q = q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        self.qmat = _right_matrix(q).contiguous()  # [N, 4, 4]
         self.exp_scales = torch.exp(a.log_scales[order].to(dtype)).contiguous()
         self.opacities = torch.sigmoid(a.opacity_logits[order].to(dtype)).contiguous()
         self.colors = a.colors[order].to(dtype).clamp(0.0, 1.0).contiguous()
-        self.dtype = dtype
+        nb = numba_backend() if backend != "torch" else None
+        fits = device.type == "cpu" and dtype == torch.float32
+        if backend == "numba" and (nb is None or not fits):
+            raise RuntimeError("FastPoser backend='numba' needs numba installed (and GASP_NO_NUMBA unset), "
+                               "a CPU device and float32")
+        self.backend_used = "numba" if nb is not None and fits else "torch"
+        self.reuse_outputs = bool(reuse_outputs)
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        if self.backend_used == "numba":
+            self._kernel = nb.pose_kernel
+            self._min_vertices = int(self.faces_used.max()) + 1 if self.faces_used.numel() else 0
+            counts = torch.bincount(self.inverse, minlength=self.faces_used.shape[0])
+            starts = torch.zeros(counts.numel() + 1, dtype=torch.int64)
+            starts[1:] = torch.cumsum(counts, 0)
+            flat = lambda x: x.contiguous().reshape(-1).numpy()  # noqa: E731
+            self._np = (self.faces_used.numpy(), starts.numpy(), flat(b[:, 1:3]), flat(off), flat(q),
+                        flat(self.exp_scales))
+        else:
+            n = order.numel()
+            self.coeffs = torch.cat([torch.ones(n, 1, dtype=dtype, device=device), b[:, 1:3], off], dim=1).contiguous()
+            self.qmat = _right_matrix(q).contiguous()  # [N, 4, 4]
 
     @property
     def count(self) -> int:
@@ -133,18 +187,38 @@ class FastPoser:
         q = matrix_to_quaternion(R)
         return torch.cat([v0, e1, e2, kR[..., 0], kR[..., 1], kR[..., 2], q, k[..., None]], dim=-1)
 
+    def _outputs(self, B: int):
+        if self.reuse_outputs and B in self._buffers:
+            return self._buffers[B]
+        N = self.count
+        out = (np.empty(B * N * 3, np.float32), np.empty(B * N * 4, np.float32), np.empty(B * N * 3, np.float32))
+        if self.reuse_outputs:
+            self._buffers[B] = out
+        return out
+
     @torch.no_grad()
     def __call__(self, vertices: torch.Tensor) -> Gaussians3D:
         """vertices [V, 3] -> unbatched Gaussians [N, ...]; [B, V, 3] -> batched [B, N, ...]."""
         single = vertices.ndim == 2
         v = (vertices[None] if single else vertices).to(self.dtype)
-        table = self.face_table(v)  # [B, Fu, 23]
-        g = table[:, self.inverse]  # [B, N, 23]
-        B, N = g.shape[0], g.shape[1]
-        P = g[..., :18].reshape(B, N, 6, 3)
-        means = torch.einsum("nk,bnkc->bnc", self.coeffs, P)
-        quats = (self.qmat[None] @ g[..., 18:22, None])[..., 0]
-        scales = self.exp_scales[None] * g[..., 22:23]
+        if self.backend_used == "numba":
+            vn = v.detach().contiguous().numpy()
+            B, N = vn.shape[0], self.count
+            if vn.shape[1] < self._min_vertices or vn.shape[2] != 3:  # the kernel does not bounds-check
+                raise GaspInputError("vertices", f"need [B, V >= {self._min_vertices}, 3], got {list(v.shape)}")
+            means, quats, scales = self._outputs(B)
+            self._kernel(vn, *self._np, means, quats, scales)
+            means = torch.from_numpy(means).view(B, N, 3)
+            quats = torch.from_numpy(quats).view(B, N, 4)
+            scales = torch.from_numpy(scales).view(B, N, 3)
+        else:
+            table = self.face_table(v)  # [B, Fu, 23]
+            g = table[:, self.inverse]  # [B, N, 23]
+            P = g[..., :18].reshape(g.shape[0], g.shape[1], 6, 3)
+            means = torch.einsum("nk,bnkc->bnc", self.coeffs, P)
+            quats = (self.qmat[None] @ g[..., 18:22, None])[..., 0]
+            scales = self.exp_scales[None] * g[..., 22:23]
+        B, N = means.shape[0], means.shape[1]
         op = self.opacities[None].expand(B, N)
         col = self.colors[None].expand(B, N, 3)
         if single:
