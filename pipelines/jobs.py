@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets_defs.partitions import subject_setting_partitions
 from assets_defs.synthetic_assets import ALL_SHARDS_TAGS
 
 MAIN_JOB = "gasp_main"
@@ -34,6 +33,5 @@ synthetic_data = dg.define_asset_job(
 avatar_fitting = dg.define_asset_job(
     "avatar_fitting",
     selection=dg.AssetSelection.groups("fitting"),
-    partitions_def=subject_setting_partitions,
     description="Three-stage fit of one subject in one setting (partition subject|setting) and its renders.",
 )

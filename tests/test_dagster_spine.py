@@ -1,5 +1,6 @@
 """The Dagster spine: Definitions load, partitions, resources, and the main job materialises its assets."""
 
+import json
 import re
 import subprocess
 import sys
@@ -70,6 +71,12 @@ def test_main_job_materialises_on_tiny(tmp_path):
     renders = result.asset_materializations_for_node("synthetic_renders")
     assert len(renders) == 16  # one materialisation per shard partition, all in this single run
     assert "contact_sheet" in renders[0].metadata
+    # The prior, trained on these renders inside the job, decodes held-out views of its training identities
+    # clearly better than the canonical template alone.
+    summary = json.loads((tmp_path / "tiny" / "prior" / "summary.json").read_text())
+    assert summary["heldout"]["psnr_decoded"] > summary["heldout"]["psnr_template"] + 1.0, summary["heldout"]
+    # The embedded capture subject was fitted end to end into an avatar file.
+    assert any((tmp_path / "tiny" / "avatars").rglob("avatar.safetensors"))
 
 
 def test_one_shard_renders_only_its_identities_and_reruns_skip(tmp_path):

@@ -15,6 +15,11 @@ are sorted by face (``FastPoser.order``), so the kernel walks the used faces in 
 Outputs are written into caller-provided float32 arrays. ``fastmath=False`` keeps IEEE semantics; ``cache=True``
 stores the compiled kernel next to this file (or in ``NUMBA_CACHE_DIR``) so later processes skip the compile.
 
+Threads: ``set_threads`` (numba's default is every core). numba's OpenMP layer ends up calling the libgomp that torch
+loaded, so torch's OpenMP settings apply: on a machine shared with other jobs, run with ``OMP_WAIT_POLICY=PASSIVE``
+in the environment before torch is imported (spinning idle workers steal the time slices the others need; 2 threads
+measured 8.0 ms per pose with the default policy vs ~3.3 ms passive), or use 1 thread.
+
 Importing this module imports numba; ``gasp_ops.runtime.posing`` does that lazily and falls back to torch when numba
 is missing (or ``GASP_NO_NUMBA=1``).
 """

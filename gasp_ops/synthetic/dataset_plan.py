@@ -82,17 +82,22 @@ def plan_views(identities: pd.DataFrame, n_views: int, seed: int, head: HeadMode
                 "view_index": v,
                 "width": image_size,
                 "height": image_size,
-                "K": cams.K[v].reshape(-1).numpy().astype(np.float32),
-                "world_to_cam": cams.world_to_cam[v].reshape(-1).numpy().astype(np.float32),
+                "K": _host(cams.K[v]),
+                "world_to_cam": _host(cams.world_to_cam[v]),
                 "azimuth_deg": float(az[v]),
                 "elevation_deg": float(el[v]),
-                "expression": torch.as_tensor(expr).reshape(-1).numpy().astype(np.float32),
-                **{k: t.reshape(-1).numpy().astype(np.float32) for k, t in pose.as_dict().items()},
+                "expression": _host(torch.as_tensor(expr)),
+                **{k: _host(t) for k, t in pose.as_dict().items()},
                 **view_paths(ident.identity_id, v),
             })
     frame = pd.DataFrame(rows)
     validate_columns(frame, VIEW_COLUMNS, "views")
     return frame
+
+
+def _host(t: torch.Tensor) -> np.ndarray:
+    """A flat float32 NumPy copy of a tensor on any device."""
+    return t.detach().reshape(-1).cpu().numpy().astype(np.float32)
 
 
 def _view_seed(seed: int, index: int) -> int:
