@@ -1,0 +1,147 @@
+"""Aggregated tables of GASP §6: Tab. 1 (monocular / single image) and Tab. 3 (ablations) from metric rows.
+
+Cells are means over the frames (FID: the set value). A metric whose rows are all unavailable gives the cell
+"unavailable" (Markdown) / NaN + a note column (Parquet). Rows that were not run (e.g. prior-size / UV sweeps that
+need separately trained priors) are listed with "not run: <reason>".
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.metrics import METRICS
+
+COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "fid": "FID", "id_sim": "ID-SIM"}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "fid": False, "id_sim": True}
+
+#: Tab. 3 rows (GASP §6.5) and what the fitting code calls them.
+TABLE3_ROWS = [
+    ("Full (ours)", "full"), ("w/o prior", "no_prior"), ("w/o prior regularisation", "no_regulariser"),
+    ("w/o stage 1", "no_stage1"), ("w/o stage 2", "no_stage2"), ("w/o stage 3", "no_stage3"),
+]
+#: Tab. 3 rows that need separately trained priors (listed as not run unless given).
+TABLE3_PRIOR_ROWS = [f"prior size {n}" for n in ("1", "10", "100", "all")] + [f"UV {r}" for r in (64, 128, 256, 512)]
+
+
+def aggregate(rows: pd.DataFrame, by=("setting", "method")) -> pd.DataFrame:
+    """One row per ``by`` group: the mean of each metric over its available values, plus <metric>_backend
+    ("unavailable: ..." when no value is available) and frames."""
+    out = []
+    for key, g in rows.groupby(list(by), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        rec = dict(zip(by, key))
+        rec["frames"] = int(g.loc[g.frame >= 0, "frame"].count()) if "frame" in g else len(g)
+        for m in METRICS:
+            mg = g[g.metric == m]
+            ok = mg[~mg.value.isna()]
+            if len(ok):
+                rec[m] = float(ok.value.mean())
+                rec[f"{m}_backend"] = "; ".join(sorted(set(ok.backend.astype(str))))
+            else:
+                rec[m] = float("nan")
+                rec[f"{m}_backend"] = (str(mg.backend.iloc[0]) if len(mg) else "unavailable: not computed")
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def table1(rows: pd.DataFrame) -> pd.DataFrame:
+    """Tab. 1: per setting (monocular, single_image) and method."""
+    return aggregate(rows, by=("setting", "method"))
+
+
+def table3(rows: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.DataFrame:
+    """Tab. 3: one row per ablation (column 'variant' = the paper's row name, 'method' = the ablation key) in the
+    paper's order, plus the not-run rows with their reason in 'status'."""
+    agg = aggregate(rows, by=("method",)).set_index("method")
+    recs = []
+    for label, key in TABLE3_ROWS:
+        if key in agg.index:
+            recs.append({"variant": label, "method": key, "status": "run", **agg.loc[key].to_dict()})
+        else:
+            recs.append({"variant": label, "method": key, "status": "not run: no metric rows"})
+    for label, reason in (not_run or {}).items():
+        recs.append({"variant": label, "method": label, "status": f"not run: {reason}"})
+    df = pd.DataFrame(recs)
+    for m in METRICS:
+        if m not in df:
+            df[m] = float("nan")
+        if f"{m}_backend" not in df:
+            df[f"{m}_backend"] = ""
+    return df
+
+
+def _cell(value, backend) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unavailable" if str(backend).startswith("unavailable") else "–"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str:
+    """Markdown table with the paper's metric columns; unavailable metrics' reasons as footnotes."""
+    head = label_cols + [f"{COLUMNS[m]} {'↑' if HIGHER_IS_BETTER[m] else '↓'}" for m in METRICS]
+    extra = ["status"] if "status" in df else []
+    lines = [f"## {title}", ""] if title else []
+    lines += ["| " + " | ".join(head + extra) + " |", "|" + "---|" * (len(head) + len(extra))]
+    reasons: dict[str, str] = {}
+    for _, r in df.iterrows():
+        cells = [str(r[c]) for c in label_cols]
+        for m in METRICS:
+            b = r.get(f"{m}_backend", "")
+            if isinstance(b, str) and b.startswith("unavailable"):
+                reasons.setdefault(COLUMNS[m], b)
+            cells.append(_cell(r.get(m), b if str(r.get("status", "run")) == "run" else "not run"))
+        if extra:
+            cells.append(str(r["status"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    if reasons:
+        lines += [""] + [f"- {k}: {v}" for k, v in reasons.items()]
+    return "\n".join(lines) + "\n"
+
+
+def bar_charts(df: pd.DataFrame, label_col: str, out_dir, prefix: str) -> dict[str, Path]:
+    """One bar chart (PNG) per metric over the rows of ``df``; an unavailable metric gets a chart saying why."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for m in METRICS:
+        fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(df)), 3.2))
+        vals = pd.to_numeric(df[m], errors="coerce") if m in df else pd.Series([float("nan")] * len(df))
+        if vals.notna().any():
+            ax.bar(range(len(df)), vals.fillna(0.0), color=["C0" if v == v else "0.85" for v in vals])
+            ax.set_xticks(range(len(df)), [str(x) for x in df[label_col]], rotation=35, ha="right", fontsize=7)
+        else:
+            reason = next((str(b) for b in df.get(f"{m}_backend", []) if str(b).startswith("unavailable")),
+                          "unavailable")
+            ax.text(0.5, 0.5, "\n".join(reason[i:i + 60] for i in range(0, len(reason), 60)), ha="center",
+                    va="center", fontsize=7, transform=ax.transAxes)
+            ax.set_xticks([])
+        ax.set_title(f"{COLUMNS[m]} ({'higher' if HIGHER_IS_BETTER[m] else 'lower'} is better)")
+        fig.tight_layout()
+        p = out_dir / f"{prefix}_{m}.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths[m] = p
+    return paths
+
+
+def write_table(df: pd.DataFrame, out_dir, name: str, label_cols: list[str], title: str) -> dict[str, Path]:
+    """<name>.parquet, <name>.md and <name>_<metric>.png under ``out_dir``."""
+    from gasp_ops.io.atomic import atomic_path
+    from gasp_ops.io.tables import write_parquet
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pq = write_parquet(out_dir / f"{name}.parquet", df)
+    md = out_dir / f"{name}.md"
+    with atomic_path(md, suffix=".md") as tmp:
+        Path(tmp).write_text(to_markdown(df, label_cols, title))
+    charts = bar_charts(df, label_cols[0], out_dir, name)
+    return {"parquet": pq, "markdown": md, **{f"chart_{k}": v for k, v in charts.items()}}
