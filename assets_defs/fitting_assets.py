@@ -77,11 +77,11 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         inputs = from_frame_table(table, setting=setting, image_size=config.image_size or p.image_size, **select)
         device = compute.torch_device()
         head = head_model.build().to(device)
-        prior = None
-        if cfg.use_prior:
-            prior, _ = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
-        result = fit_avatar(prior, head, inputs, cfg, device=device, log=context.log.info, progress=True,
-                            uv_resolution=p.uv_resolution)
+        prior, prior_meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
+        # Without the prior, bind as many Gaussians as the prior has (same representation, no learned prior).
+        result = fit_avatar(prior if cfg.use_prior else None, head, inputs, cfg, device=device,
+                            log=context.log.info, progress=True,
+                            uv_resolution=int(prior_meta["config"]["uv_resolution"]))
         out = write_fit_outputs(avatar_dir(data_root, p.name, subject, setting), result, head.to("cpu"), inputs,
                                 subject=subject, consent=config.consent, owner=config.owner, fp16=config.fp16)
     except GaspInputError as exc:

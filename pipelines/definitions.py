@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets_defs import capture_assets, fitting_assets, head_model_assets, prior_assets, synthetic_assets
+from assets_defs import (capture_assets, evaluation_assets, fitting_assets, head_model_assets, prior_assets,
+                         synthetic_assets)
 from assets_defs.resources import default_resources
+from pipelines.evaluation_jobs import ablations, benchmark, benchmark_on_new_prior, benchmark_schedule
 from pipelines.jobs import avatar_fitting, gasp_main, synthetic_data
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([head_model_assets, synthetic_assets, capture_assets, prior_assets, fitting_assets]),
-    jobs=[gasp_main, synthetic_data, avatar_fitting],
+    assets=dg.load_assets_from_modules([head_model_assets, synthetic_assets, capture_assets, prior_assets, fitting_assets,
+                                         evaluation_assets]),
+    jobs=[gasp_main, synthetic_data, avatar_fitting, ablations, benchmark],
+    schedules=[benchmark_schedule],
+    sensors=[benchmark_on_new_prior],
     resources=default_resources(),
 )

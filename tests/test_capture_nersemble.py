@@ -88,17 +88,19 @@ def test_preprocess_recovers_tracking(subject, head, tmp_path):
     cos = ((R_fit.transpose(1, 2) @ R_true).diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2
     angle = torch.rad2deg(torch.arccos(cos.clamp(-1, 1)))
     print(f"head orientation error {angle.tolist()} deg")
-    assert float(angle.max()) < 6.0  # measured ~4.9 deg: a constant offset the identity absorbs (target 2, not met)
+    # measured 1.9-2.4 deg (was 4.4-4.9 with the identity seeded from dlib landmarks); target ~2
+    assert float(angle.mean()) <= 2.3 and float(angle.max()) <= 2.6
     jaw_deg = torch.rad2deg(res.pose.jaw[:, 0] - pose.jaw[:, 0]).abs()
     print(f"jaw opening error {jaw_deg.tolist()} deg (truth up to {np.degrees(truth['jaw'][:, 0]).max():.1f})")
     assert float(jaw_deg.max()) < 3.0
-    # geometry (identity + expression + jaw): mean vertex error; expression coefficients are bounded and
-    # sparse now but still NOT better than predicting zero on this fixture (guarded against regression only)
+    # geometry (identity + expression + jaw): mean vertex error (measured 5.1 mm); expression coefficients are
+    # bounded and sparse but still NOT better than predicting zero on this fixture (measured 0.069 vs 0.064; the
+    # colour-consistency loss barely sees cheek_puff / lip_press / jaw_forward): guarded against regression only
     vert_mm = float((res.vertices - v_true).norm(dim=-1).mean() * 1000)
     expr_err = float((res.expression - torch.tensor(truth["expression"])).abs().mean())
     print(f"vertex error {vert_mm:.1f} mm; expression mean abs error {expr_err:.3f} "
           f"(predict-zero {np.abs(truth['expression']).mean():.3f})")
-    assert vert_mm < 9.0 and expr_err < 0.12
+    assert vert_mm < 6.5 and expr_err < 0.08
     # matte of the pipeline vs the true alpha
     for c, serial in enumerate(names):
         truth_alpha = load_alpha_maps(alpha_map_path(root / "900", SEQ, serial))

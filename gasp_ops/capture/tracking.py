@@ -5,16 +5,21 @@ Inputs: images [T, C, H, W, 3] uint8 of T frames seen by C calibrated cameras (f
 ``HeadModel`` (``ProceduralHead``, ``FlameHead`` with a landmark embedding).
 
 Stages (``TrackingResult.stages`` records what ran, ``seed`` how it started):
-1. Seed: ``landmarks`` - rigid pose, then identity (expressions stay at 0: dlib is only a seed, ~8 px from the
-   model's own landmarks on renders), fitted to the detected landmarks in every view that has them (robust loss;
-   the jaw contour down-weighted); ``default_pose`` - no face detected anywhere but calibrated cameras: the head is
+1. Seed: ``landmarks`` - rigid pose (expressions at 0; identity too only with ``seed_identity``, by default with
+   one camera, where the landmarks are the only shape cue; with several calibrated views the identity stays at the
+   mean for the photometric stages: dlib is
+   only a seed, ~8 px from the model's own landmarks on renders, and an identity fitted to it biased the head
+   rotation by a near-constant ~4.5 degrees that the photometric stages, which trade rotation against identity,
+   never undid; the mean identity gave ~2 degrees on the fixture), fitted to the detected landmarks in every view
+   that has them (robust loss; the jaw contour down-weighted); ``default_pose`` - no face detected anywhere but calibrated cameras: the head is
    put where the rig's optical axes meet, facing camera ``frontal``.
 2. Photometric refinement, coarse to fine with staged unfreezing (``photo_stages``: blur sigma, iterations, freed
    parameters 'rigid' -> 'shape' -> 'all'): colour consistency of the visible skin vertices across every view and
    frame (one colour per vertex; colours sampled at their projections in matte-normalised blurred images so the
    background never bleeds in; visibility from the exact mesh rasteriser, refreshed every ``visibility_every``
    steps), plus a weak landmark term and priors (small L2 on identity, L1 + L2 on expressions, weak temporal
-   smoothness: strong second-difference smoothing biases fast 6-frame motions). Adam with a cosine learning-rate
+   smoothness, ``w_smooth``: 1.0 steadies the per-frame rotation (0.2 left ~0.4 degree more error) without the
+   bias that much stronger second-difference smoothing gives fast 6-frame motions). Adam with a cosine learning-rate
    decay per stage; named action blendshapes are kept in [0, 1] and the jaw opening >= 0 (projected steps).
 3. Silhouette refinement (off by default, ``silhouette_iters``): the head mesh's soft silhouette (UV-bound
    Gaussians, ``soft_silhouette``) must stay inside the matte (one-sided). Its soft edge spills outside the matte
@@ -49,6 +54,7 @@ class TrackingConfig:
 
     seed_rigid_iters: int = 80
     seed_iters: int = 120
+    seed_identity: bool | None = None  # None: fit only with a single camera (see module docstring)
     photo_stages: tuple = ((6.0, 50, "rigid"), (3.0, 50, "shape"), (1.5, 60, "all"), (0.75, 60, "all"))
     w_focus: float = 200.0
     silhouette_iters: int = 0
@@ -62,9 +68,9 @@ class TrackingConfig:
     w_silhouette: float = 20.0
     w_identity: float = 0.001
     w_expression: float = 0.0005
-    w_expression_l1: float = 0.004
+    w_expression_l1: float = 0.01
     w_neck: float = 2.0
-    w_smooth: float = 0.2
+    w_smooth: float = 1.0
     photo_eps: float = 0.03
     frontal: int = 0
     seed: int = 0
@@ -278,7 +284,8 @@ class Tracker:
             loss.backward()
             opt.step()
         opt = self._optimizer(scale=1.0, free="shape")
-        for _ in range(self.cfg.seed_iters):
+        fit_identity = self.C == 1 if self.cfg.seed_identity is None else self.cfg.seed_identity
+        for _ in range(self.cfg.seed_iters if fit_identity else 0):
             opt.zero_grad()
             loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
             loss.backward()
