@@ -5,14 +5,14 @@ Inputs: images [T, C, H, W, 3] uint8 of T frames seen by C calibrated cameras (f
 ``HeadModel`` (``ProceduralHead``, ``FlameHead`` with a landmark embedding).
 
 Stages (``TrackingResult.stages`` records what ran, ``seed`` how it started):
-1. Seed: ``landmarks`` - rigid pose (expressions at 0; identity too only with ``seed_identity``, by default with
-   one camera, where the landmarks are the only shape cue; with several calibrated views the identity stays at the
-   mean for the photometric stages: dlib is
-   only a seed, ~8 px from the model's own landmarks on renders, and an identity fitted to it biased the head
-   rotation by a near-constant ~4.5 degrees that the photometric stages, which trade rotation against identity,
-   never undid; the mean identity gave ~2 degrees on the fixture), fitted to the detected landmarks in every view
-   that has them (robust loss; the jaw contour down-weighted); ``default_pose`` - no face detected anywhere but calibrated cameras: the head is
-   put where the rig's optical axes meet, facing camera ``frontal``.
+1. Seed: ``landmarks`` - rigid pose fitted to the detected landmarks in every view that has them (robust loss; the
+   jaw contour down-weighted); expressions stay at 0 (dlib is only a seed, ~8 px from the model's own landmarks on
+   renders). The identity is fitted to them too only with ``seed_identity`` - by default with a single camera,
+   where landmarks are the only shape cue. With several calibrated views it stays at the mean for the photometric
+   stages: an identity fitted to dlib biased the head rotation by a near-constant ~4.5 degrees that the
+   photometric stages, which trade rotation against identity, never undid (mean identity: ~2 degrees on the
+   fixture). ``default_pose`` - no face detected anywhere but calibrated cameras: the head is put where the rig's
+   optical axes meet, facing camera ``frontal``.
 2. Photometric refinement, coarse to fine with staged unfreezing (``photo_stages``: blur sigma, iterations, freed
    parameters 'rigid' -> 'shape' -> 'all'): colour consistency of the visible skin vertices across every view and
    frame (one colour per vertex; colours sampled at their projections in matte-normalised blurred images so the
