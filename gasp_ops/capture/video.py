@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gasp_ops.errors import GaspInputError
-from gasp_ops.io.atomic import atomic_path
+from gasp_ops.io.video import write_mp4
 
 
 def _open(path: Path):
@@ -86,29 +86,6 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 24, loss
     """Write uint8 RGB frames [T, H, W, 3] as H.264 mp4, atomically.
 
     lossless: libx264rgb with crf 0 (RGB, bit-exact round trip); else libx264 yuv420p crf 12 (what real captures
-    look like: chroma subsampled). Odd sizes are fine for the lossless RGB codec; yuv420p needs even sizes.
+    look like: chroma subsampled). See ``gasp_ops.io.video.write_mp4``.
     """
-    import av
-
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise GaspInputError(str(path), f"write_video needs uint8 frames [T, H, W, 3], got {frames.dtype} "
-                                        f"{list(frames.shape)}")
-    T, H, W, _ = frames.shape
-    with atomic_path(path, suffix=".mp4") as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            if lossless:
-                stream = container.add_stream("libx264rgb", rate=fps)
-                stream.pix_fmt = "rgb24"
-                stream.options = {"crf": "0", "preset": "ultrafast"}
-            else:
-                stream = container.add_stream("libx264", rate=fps)
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": "12", "preset": "fast"}
-            stream.width, stream.height = W, H
-            for img in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-    return Path(path)
+    return write_mp4(path, frames, fps=fps, crf=12, lossless=lossless)

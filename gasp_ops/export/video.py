@@ -14,7 +14,7 @@ import torch
 from gasp_ops.cameras import Cameras, orbit_cameras
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.pose import HeadPose
-from gasp_ops.io.atomic import atomic_path
+from gasp_ops.io.video import write_mp4
 from gasp_ops.render.render import render
 from gasp_ops.runtime.posing import FastPoser
 
@@ -81,32 +81,6 @@ def render_reenactment(avatar, head, identity: torch.Tensor, expressions: torch.
     ``identity``."""
     cams = camera if camera is not None else head_orbit(head, [0.0], 5.0, image_size)
     return render_frames(avatar, head, identity, expressions, poses, cams, **kw)
-
-
-def write_mp4(path, frames: np.ndarray, fps: int = 30, crf: int = 18) -> Path:
-    """uint8 RGB frames [T, H, W, 3] -> H.264 (libx264, yuv420p) mp4, atomically. Odd sizes are padded by one
-    row/column (edge colour): yuv420p needs even sizes."""
-    import av
-
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise GaspInputError(str(path), f"need uint8 frames [T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
-    T, H, W, _ = frames.shape
-    if H % 2 or W % 2:
-        frames = np.pad(frames, ((0, 0), (0, H % 2), (0, W % 2), (0, 0)), mode="edge")
-        H, W = frames.shape[1:3]
-    with atomic_path(path, suffix=".mp4") as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=int(fps))
-            stream.pix_fmt = "yuv420p"
-            stream.width, stream.height = W, H
-            stream.options = {"crf": str(int(crf)), "preset": "fast"}
-            for img in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-    return Path(path)
 
 
 def write_turntable_mp4(path, avatar, head, identity, n_frames: int = 90, image_size: int = 256, fps: int = 30,
