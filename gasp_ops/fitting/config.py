@@ -6,9 +6,9 @@ Defaults follow the issue/paper where stated (500 / 500 / 100 steps, prior regul
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 
+from gasp_ops.config_dicts import check_nonnegative, check_nonnegative_groups, dataclass_from_dict
 from gasp_ops.errors import GaspInputError
 from gasp_ops.prior.config import LearningRates, LossWeights
 
@@ -93,14 +93,8 @@ class FitConfig:
         if self.no_prior_init not in ("binding", "template"):
             raise GaspInputError("no_prior_init", f"must be 'binding' or 'template', got {self.no_prior_init!r}")
         for name in ("prior_weight", "code_lr", "code_init_scale", "decoder_lr"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise GaspInputError(name, f"must be a finite number >= 0, got {v!r}")
-        for group in ("prior_reg", "lr", "loss"):
-            for f in fields(getattr(self, group)):
-                v = getattr(getattr(self, group), f.name)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise GaspInputError(f"{group}.{f.name}", f"must be a finite number >= 0, got {v!r}")
+            check_nonnegative(name, getattr(self, name))
+        check_nonnegative_groups(self, ("prior_reg", "lr", "loss"))
         return self
 
     def as_dict(self) -> dict:
@@ -109,18 +103,8 @@ class FitConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "FitConfig":
         """From a plain dict (JSON, Dagster config); unknown keys raise ``GaspInputError``."""
-        data = dict(data)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise GaspInputError(unknown[0], f"unknown fitting option; known: {', '.join(sorted(known))}")
-        for name, sub in (("prior_reg", PriorRegWeights), ("lr", LearningRates), ("loss", LossWeights)):
-            if isinstance(data.get(name), dict):
-                bad = sorted(set(data[name]) - {f.name for f in fields(sub)})
-                if bad:
-                    raise GaspInputError(f"{name}.{bad[0]}", "unknown option")
-                data[name] = sub(**data[name])
-        return cls(**data).validate()
+        return dataclass_from_dict(cls, data, "fitting", {"prior_reg": PriorRegWeights, "lr": LearningRates,
+                                                          "loss": LossWeights}).validate()
 
     def replace(self, **changes) -> "FitConfig":
         return FitConfig.from_dict({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})

@@ -7,9 +7,9 @@ Defaults follow the paper where it states a value; every choice it leaves open i
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 
+from gasp_ops.config_dicts import check_nonnegative_groups, dataclass_from_dict
 from gasp_ops.errors import GaspInputError
 
 
@@ -119,11 +119,7 @@ class PriorConfig:
         positive_int("holdout_views", 0)
         if not isinstance(self.use_template, bool):
             raise GaspInputError("use_template", f"must be true or false, got {self.use_template!r}")
-        for group in ("lr", "loss"):
-            for f in fields(getattr(self, group)):
-                v = getattr(getattr(self, group), f.name)
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
-                    raise GaspInputError(f"{group}.{f.name}", f"must be a finite number >= 0, got {v!r}")
+        check_nonnegative_groups(self, ("lr", "loss"))
         return self
 
     def as_dict(self) -> dict:
@@ -132,19 +128,7 @@ class PriorConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "PriorConfig":
         """Build from a plain dict (e.g. JSON or a Dagster config); unknown keys raise ``GaspInputError``."""
-        data = dict(data)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise GaspInputError(unknown[0], f"unknown prior option; known options: {', '.join(sorted(known))}")
-        for name, sub in (("lr", LearningRates), ("loss", LossWeights)):
-            if isinstance(data.get(name), dict):
-                sub_known = {f.name for f in fields(sub)}
-                bad = sorted(set(data[name]) - sub_known)
-                if bad:
-                    raise GaspInputError(f"{name}.{bad[0]}", f"unknown option; known: {', '.join(sorted(sub_known))}")
-                data[name] = sub(**data[name])
-        return cls(**data).validate()
+        return dataclass_from_dict(cls, data, "prior", {"lr": LearningRates, "loss": LossWeights}).validate()
 
     def replace(self, **changes) -> "PriorConfig":
         return PriorConfig.from_dict({**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
