@@ -17,12 +17,6 @@ from gasp_ops.synthetic import fixed_cameras
 
 
 @pytest.fixture(scope="module")
-def head():
-    torch.set_num_threads(1)
-    return ProceduralHead()
-
-
-@pytest.fixture(scope="module")
 def avatar(head):
     base = GaussianAvatar.from_binding(head.topology, uv_binding(head.topology, 24), head.template)
     g = torch.Generator().manual_seed(0)

@@ -10,15 +10,8 @@ from gasp_ops.binding.uv_init import uv_binding
 from gasp_ops.export import (export_avatar_ply, read_ply, render_turntable, turntable_strip, write_reenactment_mp4,
                              write_turntable_mp4)
 from gasp_ops.export.ply import FIELDS, SH_C0
-from gasp_ops.headmodel.procedural import ProceduralHead
 from gasp_ops.runtime import FastPoser
 from gasp_ops.synthetic import sample_expressions
-
-
-@pytest.fixture(scope="module")
-def head():
-    torch.set_num_threads(1)
-    return ProceduralHead()
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,10 @@ from gasp_ops.avatar import GaussianAvatar, pose
 from gasp_ops.binding.uv_init import uv_binding
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.pose import HeadPose
-from gasp_ops.headmodel.procedural import ProceduralHead
 from gasp_ops.runtime import FastPoser
 from gasp_ops.runtime import posing as posing_mod
 
 HAS_NUMBA = posing_mod.numba_backend() is not None
-
-
-@pytest.fixture(scope="module")
-def head():
-    torch.set_num_threads(1)
-    return ProceduralHead()
 
 
 @pytest.fixture(scope="module")
