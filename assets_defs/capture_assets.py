@@ -17,11 +17,14 @@ from gasp_ops.capture.phone import preprocess_capture
 from gasp_ops.capture.preprocess import preprocess_nersemble
 from gasp_ops.capture.tracking import TrackingConfig
 from gasp_ops.capture.writer import DEFAULT_RIG, write_nersemble_v2_subject
+from gasp_ops.io.images import save_png
 
 GROUP = "capture"
 DEMO_GROUP = "capture_demo"  # unpartitioned: the main job's embedded capture subject
 REAL_PROXY = "real_proxy"
 REAL_PROXY_ID = 900  # folder 900 holds the generated real_proxy subject
+#: A second generated real_proxy subject (another identity), read from the NeRSemble *benchmark* layout.
+BENCHMARK_SUBJECT_ID = 901
 
 
 class NersembleConfig(dg.Config):
@@ -45,6 +48,16 @@ class EmbeddedSubjectConfig(dg.Config):
     num_frames: int = 4
     image_size: int = 160
     iteration_scale: float = 1.0
+
+
+class BenchmarkSubjectConfig(dg.Config):
+    """The second generated subject: ``cameras`` x ``num_frames`` frames of ``image_size`` px, identity
+    ``identity_index`` of the real_proxy generator (900 is identity 0)."""
+
+    cameras: int = 4
+    num_frames: int = 4
+    image_size: int = 96
+    identity_index: int = 1
 
 
 class CaptureConfig(dg.Config):
@@ -150,8 +163,6 @@ def _preprocess(context, key: str, config: NersembleConfig, data_root: DataRoot,
         import numpy as np
 
         sheet = np.concatenate(overlays, 1)
-        from gasp_ops.io.images import save_png
-
         path = save_png(report.table_path.parent / seq / "overlay_sheet.png", sheet)
         meta.update(image_metadata(sheet, path, "tracked_mesh_overlay"))
         mattes = report.mattes[seq][0]
@@ -170,6 +181,42 @@ def embedded_capture_frames(context: dg.AssetExecutionContext, config: Nersemble
     """``preprocessed_frames`` of the embedded ``real_proxy`` subject (same code path, unpartitioned) ->
     ``<root>/<preset>/capture/900/frames.parquet``."""
     yield from _preprocess(context, REAL_PROXY, config, data_root, preset, head_model)
+
+
+@dg.asset(group_name=DEMO_GROUP, kinds={"mp4", "parquet", "png"},
+          check_specs=[dg.AssetCheckSpec("landmark_reprojection_px", asset="embedded_benchmark_frames",
+                                         description="dlib landmarks vs the provided tracking's, mean < 5 px"),
+                       dg.AssetCheckSpec("matte_coverage", asset="embedded_benchmark_frames")])
+def embedded_benchmark_frames(context: dg.AssetExecutionContext, config: BenchmarkSubjectConfig, data_root: DataRoot,
+                              preset: PipelinePreset, head_model: HeadModelResource):
+    """A second ``real_proxy`` subject (901, another identity) written in the NeRSemble benchmark layout (videos,
+    alpha-map videos, the generator's true tracking as the benchmark's ``.npz``) and read back through the
+    benchmark readers (matting ``provided``, tracking provided; no tracker run: that is how the benchmark supplies
+    its subjects, and it keeps the main job short) -> ``<root>/<preset>/capture/901/frames.parquet``."""
+    from gasp_ops.capture.benchmark_subject import read_benchmark_subject
+
+    p = preset.get()
+    head = head_model.build()
+    rig = dict(list(DEFAULT_RIG.items())[: max(1, min(config.cameras, len(DEFAULT_RIG)))])
+    root = data_root.path("nersemble", "x").parent
+    write_nersemble_v2_subject(root, BENCHMARK_SUBJECT_ID, head=head, rig=rig, image_size=config.image_size,
+                               num_frames=config.num_frames, supersample=1, identity_index=config.identity_index)
+    key = str(BENCHMARK_SUBJECT_ID)
+    if not context.instance.has_dynamic_partition(subjects_partitions.name, key):
+        context.instance.add_dynamic_partitions(subjects_partitions.name, [key])
+    report = read_benchmark_subject(root, BENCHMARK_SUBJECT_ID, data_root.path(p.name, "capture", "x").parent, head)
+    for e in report.errors:
+        context.log.warning(e)
+    if report.table_path is None:
+        raise dg.Failure(f"subject {key}: nothing could be read ({'; '.join(report.errors)})")
+    import numpy as np
+
+    sheet = np.concatenate(next(iter(report.overlays.values())), 1)
+    path = save_png(report.table_path.parent / "overlay_sheet.png", sheet)
+    yield dg.MaterializeResult(metadata={"table": dg.MetadataValue.path(str(report.table_path)),
+                                         "rows": len(report.table), "errors": dg.MetadataValue.json(report.errors),
+                                         **image_metadata(sheet, path, "provided_tracking_overlay")})
+    yield from _checks(report.table)
 
 
 @dg.asset(group_name=GROUP, kinds={"parquet", "png"},

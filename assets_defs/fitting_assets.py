@@ -15,6 +15,7 @@ from assets_defs.metadata import image_metadata
 from assets_defs.partitions import subject_setting_partitions
 from assets_defs.prior_assets import gaussian_prior, prior_dir
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.step_tags import GPU_STEP_TAGS
 
 GROUP = "fitting"
 
@@ -100,7 +101,7 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
 
 
 @dg.asset(group_name=GROUP, partitions_def=subject_setting_partitions, deps=[gaussian_prior],
-          kinds={"pytorch", "safetensors", "png"})
+          kinds={"pytorch", "safetensors", "png"}, op_tags=GPU_STEP_TAGS)
 def avatar_fit(context: dg.AssetExecutionContext, config: AvatarFitConfig, data_root: DataRoot,
                preset: PipelinePreset, compute: ComputeDevice, head_model: HeadModelResource) -> dg.MaterializeResult:
     """Three-stage fit of one subject in one setting -> a self-contained avatar file (+ loss curves, input vs
@@ -111,7 +112,7 @@ def avatar_fit(context: dg.AssetExecutionContext, config: AvatarFitConfig, data_
 
 
 @dg.asset(group_name="fitting_demo", deps=[gaussian_prior, embedded_capture_frames],
-          kinds={"pytorch", "safetensors", "png"})
+          kinds={"pytorch", "safetensors", "png"}, op_tags=GPU_STEP_TAGS)
 def embedded_avatar_fit(context: dg.AssetExecutionContext, config: AvatarFitConfig, data_root: DataRoot,
                         preset: PipelinePreset, compute: ComputeDevice,
                         head_model: HeadModelResource) -> dg.MaterializeResult:
@@ -130,7 +131,8 @@ class AvatarRendersConfig(dg.Config):
     all_frames: bool = False
 
 
-@dg.asset(group_name=GROUP, partitions_def=subject_setting_partitions, deps=[avatar_fit], kinds={"png", "mp4"})
+@dg.asset(group_name=GROUP, partitions_def=subject_setting_partitions, deps=[avatar_fit], kinds={"png", "mp4"},
+          op_tags=GPU_STEP_TAGS)
 def avatar_renders(context: dg.AssetExecutionContext, config: AvatarRendersConfig, data_root: DataRoot,
                    preset: PipelinePreset, compute: ComputeDevice,
                    head_model: HeadModelResource) -> dg.MaterializeResult:

@@ -11,6 +11,7 @@ import torch
 
 from assets_defs.metadata import image_metadata
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.step_tags import GPU_STEP_TAGS
 from assets_defs.synthetic_assets import dataset_dir, synthetic_renders, synthetic_views
 from gasp_ops.errors import GaspInputError
 from gasp_ops.io.images import save_png
@@ -57,7 +58,7 @@ def _check_renders_complete(root, views_table, identity_ids) -> None:
                              f"(first: {missing[0]}); materialise every shard of synthetic_renders first")
 
 
-@dg.asset(group_name=GROUP, kinds={"pytorch", "safetensors"},
+@dg.asset(group_name=GROUP, kinds={"pytorch", "safetensors"}, op_tags=GPU_STEP_TAGS,
           deps=[synthetic_views, dg.AssetDep(synthetic_renders, partition_mapping=dg.AllPartitionMapping())])
 def gaussian_prior(context: dg.AssetExecutionContext, config: GaussianPriorConfig, data_root: DataRoot,
                    preset: PipelinePreset, compute: ComputeDevice,

@@ -8,6 +8,7 @@ import pandas as pd
 
 from assets_defs.metadata import image_metadata
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.step_tags import GPU_STEP_TAGS
 from gasp_ops.io.images import save_png
 from gasp_ops.io.tables import read_parquet, write_parquet
 from gasp_ops.synthetic.dataset_plan import identity_table, plan_identities, plan_views
@@ -94,6 +95,7 @@ def camera_check(views: pd.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.asset(group_name=GROUP, kinds={"pytorch", "png"}, deps=[synthetic_views], partitions_def=shard_partitions,
+          op_tags=GPU_STEP_TAGS,
           backfill_policy=dg.BackfillPolicy.single_run(), check_specs=[
               dg.AssetCheckSpec("masks_non_empty", asset="synthetic_renders",
                                 description="every rendered view shows the person (mask coverage >= 2%)"),

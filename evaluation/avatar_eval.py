@@ -19,17 +19,32 @@ def heldout_table(table: pd.DataFrame, setting: str) -> pd.DataFrame:
 
 @torch.no_grad()
 def render_inputs(avatar, identity: torch.Tensor, head, inputs, device="cpu") -> list[torch.Tensor]:
-    """[H, W, 3] renders of ``avatar`` (a GaussianAvatar) for every frame of ``inputs`` (posed by the 3DMM)."""
+    """[H, W, 3] renders of ``avatar`` for every frame of ``inputs`` (posed by the 3DMM).
+
+    avatar: a ``GaussianAvatar``, or any object with ``world_gaussians(vertices [1, V, 3], expressions [1, E],
+    poses)`` -> ``Gaussians3D`` (avatars whose Gaussians depend on the frame's expression, e.g. the
+    flash_avatar-style baseline)."""
     from gasp_ops.render.render import render
     from gasp_ops.runtime import FastPoser
 
-    poser = FastPoser(avatar, device=device)
-    head = head.to(device)
-    out = []
-    for i in range(len(inputs)):
-        sub = inputs.subset([i]).to(device)
-        verts = head(identity[None].to(device), sub.expressions, sub.poses)
-        out.append(render(poser(verts), sub.cameras).rgb[0].clamp(0, 1).cpu())
+    animated = hasattr(avatar, "world_gaussians")
+    # The numba posing kernel's OpenMP start-up resets torch's intra-op thread count (measured: 1 -> 2); restore
+    # it, or every later torch op of this process (e.g. the next fit) oversubscribes a small machine (~3x slower).
+    threads = torch.get_num_threads()
+    try:
+        if animated:
+            avatar = avatar.to(device)
+        else:
+            poser = FastPoser(avatar, device=device)
+        head = head.to(device)
+        out = []
+        for i in range(len(inputs)):
+            sub = inputs.subset([i]).to(device)
+            verts = head(identity[None].to(device), sub.expressions, sub.poses)
+            g = avatar.world_gaussians(verts, sub.expressions, sub.poses) if animated else poser(verts)
+            out.append(render(g, sub.cameras).rgb[0].clamp(0, 1).cpu())
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 

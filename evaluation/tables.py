@@ -1,4 +1,5 @@
-"""Aggregated tables of GASP §6: Tab. 1 (monocular / single image) and Tab. 3 (ablations) from metric rows.
+"""Aggregated tables of GASP §6: Tab. 1 (monocular / single image), Tab. 2 (multi-camera) and Tab. 3 (ablations)
+from metric rows.
 
 Cells are means over the frames (FID: the set value). A metric whose rows are all unavailable gives the cell
 "unavailable" (Markdown) / NaN + a note column (Parquet). Rows that were not run (e.g. prior-size / UV sweeps that
@@ -47,29 +48,81 @@ def aggregate(rows: pd.DataFrame, by=("setting", "method")) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+#: Tab. 1 / Tab. 2 settings in the paper's order.
+TABLE1_SETTINGS = ("monocular", "single_image")
+TABLE2_SETTINGS = ("multi_camera",)
+
+
+def comparison_table(rows: pd.DataFrame, settings=TABLE1_SETTINGS) -> pd.DataFrame:
+    """Tabs. 1-2: one row per (setting, method) present in ``rows``, settings in ``settings`` order, methods in the
+    order of ``gasp_ops.fitting.baselines.METHOD_LABELS`` (others after); cells are means over every subject's
+    frames, plus 'subjects' (how many subjects the mean covers) and 'frames' (evaluated images, all subjects)."""
+    from gasp_ops.fitting.baselines import METHOD_LABELS
+
+    rows = rows[rows.setting.isin(list(settings))]
+    df = aggregate(rows, by=("setting", "method"))
+    if df.empty:
+        return df
+    subjects = rows.groupby(["setting", "method"]).subject.nunique()
+    df["subjects"] = [int(subjects.loc[(s, m)]) for s, m in zip(df.setting, df.method)]
+    per_frame = rows[rows.frame >= 0].drop_duplicates(["setting", "method", "subject", "camera", "frame"])
+    frames = per_frame.groupby(["setting", "method"]).size()
+    df["frames"] = [int(frames.get((s, m), 0)) for s, m in zip(df.setting, df.method)]  # evaluated images
+    order = {label: i for i, label in enumerate(METHOD_LABELS.values())}
+    df["_s"] = df.setting.map({s: i for i, s in enumerate(settings)})
+    df["_m"] = df.method.map(lambda m: order.get(m, len(order)))
+    return df.sort_values(["_s", "_m", "method"]).drop(columns=["_s", "_m"]).reset_index(drop=True)
+
+
 def table1(rows: pd.DataFrame) -> pd.DataFrame:
     """Tab. 1: per setting (monocular, single_image) and method."""
-    return aggregate(rows, by=("setting", "method"))
+    return comparison_table(rows, TABLE1_SETTINGS)
 
 
-def table3(rows: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.DataFrame:
+def table2(rows: pd.DataFrame) -> pd.DataFrame:
+    """Tab. 2: multi-camera, per method."""
+    return comparison_table(rows, TABLE2_SETTINGS)
+
+
+#: Tab. 3's per-row info columns: the prior's identities, UV resolution, Gaussians, training steps; fit steps.
+TABLE3_INFO_COLUMNS = ["prior_subjects", "uv_resolution", "gaussians", "prior_steps", "fit_steps"]
+
+
+def table3(rows: pd.DataFrame, not_run: dict[str, str] | None = None, sweep: list[dict] | None = None,
+           info: dict | None = None) -> pd.DataFrame:
     """Tab. 3: one row per ablation (column 'variant' = the paper's row name, 'method' = the ablation key) in the
-    paper's order, plus the not-run rows with their reason in 'status'."""
-    agg = aggregate(rows, by=("method",)).set_index("method")
+    paper's order, then the sweep rows, then any ``not_run`` rows ({label: reason}).
+
+    sweep: one dict per prior-size / UV row: label, key, status ("run", "failed: ...", "not run: ..."), rows
+    (its metric rows when run, else None), info ({column of TABLE3_INFO_COLUMNS: value}). info: the info columns
+    of the ablation rows (their shared prior and fit). Info columns are strings ("" when unknown)."""
+    agg = aggregate(rows, by=("method",)).set_index("method") if len(rows) else pd.DataFrame()
+
+    def infos(d):
+        return {c: "" if (d or {}).get(c) is None else str((d or {})[c]) for c in TABLE3_INFO_COLUMNS}
+
     recs = []
     for label, key in TABLE3_ROWS:
         if key in agg.index:
-            recs.append({"variant": label, "method": key, "status": "run", **agg.loc[key].to_dict()})
+            recs.append({"variant": label, "method": key, "status": "run", **infos(info), **agg.loc[key].to_dict()})
         else:
-            recs.append({"variant": label, "method": key, "status": "not run: no metric rows"})
+            recs.append({"variant": label, "method": key, "status": "not run: no metric rows", **infos(None)})
+    for s in sweep or []:
+        rec = {"variant": s["label"], "method": s["key"], "status": s["status"], **infos(s.get("info"))}
+        if s["status"] == "run":
+            rec.update(aggregate(s["rows"], by=("method",)).iloc[0].drop("method").to_dict())
+        recs.append(rec)
     for label, reason in (not_run or {}).items():
-        recs.append({"variant": label, "method": label, "status": f"not run: {reason}"})
+        recs.append({"variant": label, "method": label, "status": f"not run: {reason}", **infos(None)})
     df = pd.DataFrame(recs)
     for m in METRICS:
         if m not in df:
             df[m] = float("nan")
         if f"{m}_backend" not in df:
             df[f"{m}_backend"] = ""
+        df[f"{m}_backend"] = df[f"{m}_backend"].fillna("").astype(str)
+    if "frames" in df:
+        df["frames"] = pd.to_numeric(df["frames"], errors="coerce")
     return df
 
 
@@ -94,7 +147,7 @@ def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str
                 reasons.setdefault(COLUMNS[m], b)
             cells.append(_cell(r.get(m), b if str(r.get("status", "run")) == "run" else "not run"))
         if extra:
-            cells.append(str(r["status"]))
+            cells.append(str(r["status"]).replace("|", "/"))
         lines.append("| " + " | ".join(cells) + " |")
     if reasons:
         lines += [""] + [f"- {k}: {v}" for k, v in reasons.items()]

@@ -6,6 +6,7 @@
   gasp enroll INPUT --out DIR [--prior P]         photo / video / frames folder -> avatar file (+ figures)
   gasp render AVATAR --out X.mp4|DIR [--params F] turntable (default) or re-enactment from 3DMM parameters
   gasp export-ply AVATAR --out frame.ply          a posed frame as a standard 3DGS PLY
+  gasp backfill --subjects 036,037 --settings monocular,single_image   one run per subject|setting
 """
 
 from __future__ import annotations
@@ -166,6 +167,12 @@ def cmd_export_ply(args) -> int:
     return 0
 
 
+def cmd_backfill(args) -> int:
+    from pipelines.scale_backfill import submit_backfill
+
+    return submit_backfill(args.subjects, args.settings, args.job)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gasp", description="GASP: Gaussian Avatars with Synthetic Priors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", type=int, default=0)
     _head_args(p)
     p.set_defaults(func=cmd_export_ply)
+    p = sub.add_parser("backfill", help="submit a Dagster backfill of avatar_fit: every subject in every setting")
+    p.add_argument("--subjects", required=True, help="comma-separated subject ids, e.g. 036,037")
+    p.add_argument("--settings", required=True, help="comma-separated settings, e.g. monocular,single_image")
+    p.add_argument("--job", default="avatar_fitting_celery", help="avatar_fitting_celery (Celery workers, default) "
+                   "or avatar_fitting (Dagster's default executor)")
+    p.set_defaults(func=cmd_backfill)
     return parser
 
 

@@ -1,7 +1,12 @@
 """Evaluation jobs, schedule and sensor (GASP §6).
 
-``ablations``: fit the embedded subject with every Tab. 3 variant and write Tab. 3 (needs the prior and the
-embedded capture frames materialised, e.g. by ``gasp_main``). ``benchmark``: re-materialise the evaluation tables;
+``ablations``: every Tab. 3 row in one run: the fitting ablations of the embedded subject, the prior-size sweep
+(its own synthetic set, one prior per row) and the UV sweep (one prior per UV resolution), each row fitted and
+scored on the held-out cameras, then Tab. 3 (needs the main prior, the synthetic set and the embedded capture
+frames materialised, e.g. by ``gasp_main``). Rows are unpartitioned per-row assets (assets_defs/
+ablation_sweep_assets.py), so the multiprocess executor runs independent rows side by side and
+``dagster asset materialize -m pipelines.definitions --select 'ablation_prior_uv_512*'`` (re)runs one row and
+the table. ``benchmark``: re-materialise the evaluation tables;
 run nightly (cron ``$GASP_BENCHMARK_CRON``, default "0 3 * * *") and whenever ``gaussian_prior`` is
 re-materialised.
 """
@@ -20,7 +25,8 @@ CRON_ENV = "GASP_BENCHMARK_CRON"
 
 ablations = dg.define_asset_job(
     ABLATIONS_JOB, selection=dg.AssetSelection.groups(GROUP),
-    description="Tab. 3: every ablation fit of the embedded subject, scored on its held-out cameras.")
+    description="Tab. 3: every ablation and prior-sweep row (a prior per sweep row) fitted to the embedded "
+    "subject and scored on its held-out cameras.")
 
 benchmark = dg.define_asset_job(
     BENCHMARK_JOB, selection=dg.AssetSelection.groups(GROUP),

@@ -88,19 +88,30 @@ def test_preprocess_recovers_tracking(subject, head, tmp_path):
     cos = ((R_fit.transpose(1, 2) @ R_true).diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2
     angle = torch.rad2deg(torch.arccos(cos.clamp(-1, 1)))
     print(f"head orientation error {angle.tolist()} deg")
-    # measured 1.9-2.4 deg (was 4.4-4.9 with the identity seeded from dlib landmarks); target ~2
+    # measured 1.6-1.9 deg (1.9-2.4 before the shading term, 4.4-4.9 with the identity seeded from dlib landmarks)
     assert float(angle.mean()) <= 2.3 and float(angle.max()) <= 2.6
     jaw_deg = torch.rad2deg(res.pose.jaw[:, 0] - pose.jaw[:, 0]).abs()
     print(f"jaw opening error {jaw_deg.tolist()} deg (truth up to {np.degrees(truth['jaw'][:, 0]).max():.1f})")
     assert float(jaw_deg.max()) < 3.0
-    # geometry (identity + expression + jaw): mean vertex error (measured 5.1 mm); expression coefficients are
-    # bounded and sparse but still NOT better than predicting zero on this fixture (measured 0.069 vs 0.064; the
-    # colour-consistency loss barely sees cheek_puff / lip_press / jaw_forward): guarded against regression only
+    # geometry (identity + expression + jaw): mean vertex error (measured 4.9 mm, was 5.1 without shading)
     vert_mm = float((res.vertices - v_true).norm(dim=-1).mean() * 1000)
-    expr_err = float((res.expression - torch.tensor(truth["expression"])).abs().mean())
-    print(f"vertex error {vert_mm:.1f} mm; expression mean abs error {expr_err:.3f} "
-          f"(predict-zero {np.abs(truth['expression']).mean():.3f})")
-    assert vert_mm < 6.5 and expr_err < 0.08
+    assert vert_mm < 6.5
+    # expressions, all 25 components x 6 frames, against predicting zero (the honest baseline: the truth is sparse).
+    # Measured with the shading-aware photometric term: mean abs error 0.044 vs predict-zero 0.064 (ratio 0.68),
+    # correlation with the truth 0.83; with plain colour consistency it was 0.069 (ratio 1.08, corr 0.48).
+    # Still missed: lip_press (<= 2 mm at full activation, ~0.6 px at 0.5 here) stays at 0, and the other
+    # active shapes come out at roughly 0.4-1.0 of their true size. No subset is left out of the numbers below.
+    expr_true = torch.tensor(truth["expression"])
+    expr_err = float((res.expression - expr_true).abs().mean())
+    zero_err = float(expr_true.abs().mean())
+    corr = float(np.corrcoef(res.expression.flatten().numpy(), expr_true.flatten().numpy())[0, 1])
+    expr_names = head.expression_names
+    for j in np.nonzero((expr_true.abs().amax(0) > 0).numpy())[0]:
+        print(f"  {expr_names[j]:18s} true {np.round(expr_true[:, j].numpy(), 2)} "
+              f"fit {np.round(res.expression[:, j].numpy(), 2)}")
+    print(f"vertex error {vert_mm:.1f} mm; expression mean abs error {expr_err:.3f} (predict-zero {zero_err:.3f}, "
+          f"ratio {expr_err / zero_err:.2f}), correlation {corr:.2f}")
+    assert expr_err <= 0.75 * zero_err and corr >= 0.7
     # matte of the pipeline vs the true alpha
     for c, serial in enumerate(names):
         truth_alpha = load_alpha_maps(alpha_map_path(root / "900", SEQ, serial))

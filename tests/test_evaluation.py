@@ -127,7 +127,8 @@ def test_sensor_requests_benchmark_on_new_prior_materialisation():
 def test_ablations_assets_materialise_every_table3_row(tmp_path):
     torch.set_num_threads(1)
     from assets_defs.capture_assets import embedded_capture_frames, embedded_capture_subject
-    from assets_defs.evaluation_assets import ablation_metrics, ablation_table
+    from assets_defs.ablation_sweep_assets import ablation_table
+    from assets_defs.evaluation_assets import ablation_metrics
     from assets_defs.resources import DataRoot, default_resources
     from evaluation.tables import TABLE3_PRIOR_ROWS, TABLE3_ROWS
     from gasp_ops.headmodel.factory import build_head_model
@@ -156,6 +157,8 @@ def test_ablations_assets_materialise_every_table3_row(tmp_path):
     table = pd.read_parquet(folder / "table3.parquet")
     assert list(table.variant) == [v for v, _ in TABLE3_ROWS] + TABLE3_PRIOR_ROWS
     assert (table.status == "run").sum() == len(TABLE3_ROWS)
+    assert table.set_index("method").loc["full", "uv_resolution"] == "32"  # info columns of the ablation rows
+    assert table.set_index("method").loc["uv_512", "status"].startswith("not run: not materialised")
     md = (folder / "table3.md").read_text()
     assert "PSNR" in md and "ID-SIM" in md and "w/o stage 3" in md and "not run" in md
     assert (folder / "table3_psnr.png").is_file()

@@ -2,7 +2,9 @@
 fine-tuning (D), stage 3 direct Gaussian refinement, with the prior regulariser in stages 2-3.
 
 Modules: config (FitConfig, ABLATIONS), inputs (FitInputs, frame tables, synthetic subjects, settings),
-regulariser (L_prior), stages (FitModel: what each stage trains), fit (fit_avatar), report (figures).
+regulariser (L_prior), stages (FitModel: what each stage trains), fit (fit_avatar), report (figures); scene and
+loop: the set-up and optimisation loop every fit shares, GASP's and the no-prior baselines' (``baselines/``:
+gaussian_avatars-style, flash_avatar-style, ``fit_method``).
 """
 
 from gasp_ops.fitting.config import ABLATIONS, FitConfig, PriorRegWeights, default_fit_config

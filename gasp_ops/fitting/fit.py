@@ -6,18 +6,18 @@ self-contained ``GaussianAvatar`` (write it with ``gasp_ops.avatar_file.save_ava
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
 from gasp_ops.avatar import GaussianAvatar
-from gasp_ops.binding.triangle_frames import triangle_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
-from gasp_ops.fitting.inputs import FitInputs, orbit_distance
-from gasp_ops.fitting.stages import LOGGED, STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
+from gasp_ops.fitting.inputs import FitInputs
+from gasp_ops.fitting.loop import progress_bar, run_steps
+from gasp_ops.fitting.scene import fit_scene, spatial_scale
+from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.runtime.posing import PosingPlan
 from gasp_ops.seeding import generator
@@ -51,10 +51,6 @@ def initial_code(prior, config: FitConfig) -> tuple[torch.Tensor, float]:
     return codes.mean(0) + config.code_init_scale * per_dim * noise, scale
 
 
-def _history() -> dict:
-    return {"step": [], **{k: [] for k in LOGGED}}
-
-
 def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | None = None, *,
                device=None, log: Callable[[str], None] | None = None, progress: bool = False,
                keep_stage_avatars: bool = False, uv_resolution: int | None = None,
@@ -65,25 +61,16 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
     ``config.use_prior=False`` (then ``uv_resolution`` gives the binding). head: the head model of the prior and
     of the inputs' 3DMM parameters. device: default the prior's (or head's) device.
     """
-    from gasp_ops.prior.perceptual import load_lpips
-
     config = (config or FitConfig()).validate()
     log = log or (lambda msg: None)
     if prior is None and config.use_prior:
         raise GaspInputError("prior", "a trained prior is needed (or set use_prior=False for the no-prior ablation)")
-    if inputs.identity.shape[0] != head.n_identity or inputs.expressions.shape[1] != head.n_expression:
-        raise GaspInputError("inputs", f"3DMM parameters ({inputs.identity.shape[0]} identity, "
-                             f"{inputs.expressions.shape[1]} expression) do not match the head model "
-                             f"({head.n_identity}, {head.n_expression})")
     dev = torch.device(device) if device is not None else (prior.features.device if prior is not None
                                                            else head.template.device)
     head = head.to(dev)
-    inputs = inputs.to(dev)
-    with torch.no_grad():
-        T = len(inputs)
-        vertices = head(inputs.identity[None].expand(T, -1).float(), inputs.expressions.float(),
-                        inputs.poses.to(dev, torch.float32))
-        rest = head(inputs.identity[None].float(), torch.zeros(1, head.n_expression, device=dev))[0]
+    scene = fit_scene(head, inputs, config, dev, lpips_net)
+    inputs, vertices, rest = scene.inputs, scene.vertices, scene.rest
+    T = len(inputs)
 
     # --- model and its initial state ---------------------------------------------------------------------------
     code_scale = 1.0
@@ -114,14 +101,8 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
                              scalp=head.topology.region_mask("scalp").cpu()[avatar0.face_ids])
     model = model.to(dev)
     plan = PosingPlan(model.faces, model.face_ids, model.barycentrics).to(dev)
-    centre = rest.mean(0)
-    tri_scale = float(triangle_frames(rest[None], model.faces[model.face_ids.unique()]).scales.median())
-    spatial_scale = orbit_distance(inputs.cameras, centre) / max(tri_scale, 1e-9)
-
-    lpips_model, reason = (None, "weight 0")
-    if config.loss.lpips > 0:
-        lpips_model, status = load_lpips(lpips_net, dev)
-        reason = status.reason if status.available else f"OFF: {status.reason}"
+    spatial = spatial_scale(scene, model.faces, model.face_ids)
+    lpips_model, reason = scene.lpips_model, scene.lpips
     log(f"fit: {T} frames at {inputs.image_size[1]}x{inputs.image_size[0]}, {plan.inverse.numel()} Gaussians, "
         f"LPIPS {reason}")
     autocast = torch.bfloat16 if (dev.type == "cuda" and config.mixed_precision) else None
@@ -139,7 +120,6 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
     history, seconds, stage_avatars = {}, {}, {}
     target = None
     gen = generator(config.seed, "fit-schedule")
-    B = min(config.batch_size, T)
     for stage, steps in plan_stages:
         name = STAGE_NAMES[stage]
         if stage == 2 and config.use_prior and target is None:
@@ -149,39 +129,24 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
         if steps == 0:
             continue
         model.set_stage(stage)
-        opt = stage_optimizer(model, stage, config, code_scale, spatial_scale)
+        opt = stage_optimizer(model, stage, config, code_scale, spatial)
         use_target = target if (config.use_regulariser and stage in (2, 3) and config.use_prior) else None
-        idx_all = torch.stack([torch.randperm(T, generator=gen)[:B] for _ in range(steps)]).to(dev)
-        bg_all = (torch.rand(steps, B, 3, generator=gen) if config.random_background
-                  else torch.zeros(steps, B, 3)).to(dev)
-        hist = _history()
-        bar = _bar(progress, steps, name)
-        t0 = time.perf_counter()
-        for step in range(steps):
+
+        def loss_fn(idx, bg, use_target=use_target):
+            rgb_gt, a_gt = inputs.targets(idx, bg)
+            return step_loss(model, plan, vertices[idx], inputs.cameras[idx], rgb_gt, a_gt, bg, config, use_target,
+                             lpips_model, autocast)
+
+        def before_step(step, opt, stage=stage, steps=steps):
             if stage == 3:
                 for g in opt.param_groups:
                     if g["name"] == "offsets":
-                        g["lr"] = position_lr(config, step, steps, spatial_scale)
-            idx = idx_all[step]
-            rgb_gt, a_gt = inputs.targets(idx, bg_all[step])
-            loss, terms = step_loss(model, plan, vertices[idx], inputs.cameras[idx], rgb_gt, a_gt, bg_all[step],
-                                    config, use_target, lpips_model, autocast)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            done = step + 1
-            if done % config.log_every == 0 or done == steps:
-                vals = torch.stack([terms[k].detach().float() for k in LOGGED]).cpu().tolist()
-                hist["step"].append(done)
-                for k, v in zip(LOGGED, vals):
-                    hist[k].append(float(v))
-                if bar is not None:
-                    bar.set_postfix(loss=f"{vals[0]:.4f}", psnr=f"{vals[-1]:.2f}")
-            if bar is not None:
-                bar.update(1)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        seconds[name] = time.perf_counter() - t0
+                        g["lr"] = position_lr(config, step, steps, spatial)
+
+        bar = progress_bar(progress, steps, name)
+        hist, seconds[name] = run_steps(steps, loss_fn, opt, frames=T, batch_size=config.batch_size,
+                                        random_background=config.random_background, gen=gen, device=dev,
+                                        log_every=config.log_every, before_step=before_step, bar=bar)
         if bar is not None:
             bar.close()
         history[name] = hist
@@ -197,7 +162,7 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
     if config.use_prior:
         code = model.code.detach().reshape(-1).cpu()
     return FitResult(avatar=avatar, code=code, history=history, seconds=seconds, config=config,
-                     spatial_scale=spatial_scale, lpips=reason, stage_avatars=stage_avatars)
+                     spatial_scale=spatial, lpips=reason, stage_avatars=stage_avatars)
 
 
 def _detached(attrs: dict) -> dict:
@@ -214,13 +179,3 @@ def _binding_init(init_log_scales: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"offsets": torch.zeros(n, 3, device=dev), "log_scales": init_log_scales.detach().clone().float(),
             "quats": quats, "colors": torch.full((n, 3), 0.5, device=dev),
             "opacity_logits": torch.full((n,), float(torch.logit(torch.tensor(0.95))), device=dev)}
-
-
-def _bar(progress: bool, total: int, desc: str):
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=f"fit:{desc}", dynamic_ncols=True)

@@ -22,7 +22,8 @@ from gasp_ops.render.render import render
 from gasp_ops.runtime.posing import PosingPlan
 
 STAGE_NAMES = {1: "inversion", 2: "decoder", 3: "refine"}
-LOGGED = ("total", "l1", "ssim", "lpips", "alpha", "scale", "displacement", "prior", "psnr")
+#: Dimensions of one unbatched local attribute ([N] for opacity logits, [N, k] otherwise).
+ATTRIBUTE_NDIM = {"offsets": 2, "log_scales": 2, "quats": 2, "colors": 2, "opacity_logits": 1}
 
 
 class FitModel(nn.Module):
@@ -133,17 +134,23 @@ def position_lr(config: FitConfig, step: int, steps: int, spatial_scale: float) 
     return math.exp(hi * (1 - t) + lo * t) * spatial_scale
 
 
-def step_loss(model: FitModel, plan: PosingPlan, vertices: torch.Tensor, cameras, rgb_gt: torch.Tensor,
+def step_loss(model, plan: PosingPlan, vertices: torch.Tensor, cameras, rgb_gt: torch.Tensor,
               alpha_gt: torch.Tensor, background: torch.Tensor, config: FitConfig, target: dict | None,
-              lpips_model=None, autocast_dtype=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+              lpips_model=None, autocast_dtype=None, local: dict | None = None
+              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The prior's loss (+ L_prior when ``target`` is given) for frames with posed meshes vertices [B, V, 3],
-    cameras (B), targets rgb_gt [B, H, W, 3] over background [B, 3] and alpha_gt [B, H, W, 1]."""
-    local = model.local(autocast_dtype)
+    cameras (B), targets rgb_gt [B, H, W, 3] over background [B, 3] and alpha_gt [B, H, W, 1].
+
+    model: anything with ``local(autocast_dtype)``, ``init_log_scales`` [N, 3] and ``scalp`` [N] (``FitModel``,
+    the baselines); ``local``: the local attributes to use instead of ``model.local()`` (shared [N, ...] or per
+    frame [B, N, ...], e.g. expression-dependent ones)."""
+    local = model.local(autocast_dtype) if local is None else local
     out = render(plan.pose(local, vertices), cameras)
     rgb = out.rgb + (1.0 - out.alpha) * background[:, None, None, :]
     terms = image_losses(rgb, out.alpha, rgb_gt, alpha_gt, lpips_model)
-    terms["scale"], terms["displacement"] = regularisers({k: v[None] for k, v in local.items()},
-                                                         model.init_log_scales, model.scalp, config.loss.scalp_factor)
+    per_frame = {k: (v if v.ndim == ATTRIBUTE_NDIM[k] + 1 else v[None]) for k, v in local.items()}
+    terms["scale"], terms["displacement"] = regularisers(per_frame, model.init_log_scales, model.scalp,
+                                                         config.loss.scalp_factor)
     loss = total_loss(terms, config.loss)
     if target is not None:
         terms["prior"] = prior_regulariser(local, target, config.prior_reg)

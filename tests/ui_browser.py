@@ -1,0 +1,46 @@
+"""Headless Chromium (Debian's, driven by Playwright) and the Dagster UI pages the browser test reads."""
+
+import re
+from pathlib import Path
+
+from ui_chromium import CHROMIUM_ARGS
+
+VIEWPORT = {"width": 2200, "height": 1100}
+
+
+def open_chromium(playwright, executable: Path, profile_dir: Path):
+    """A headless Chromium context with a fresh profile, kept off the network except for localhost."""
+    context = playwright.chromium.launch_persistent_context(
+        user_data_dir=str(profile_dir), executable_path=str(executable), headless=True, args=CHROMIUM_ARGS,
+        viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    return context
+
+
+def _full_name_pattern(label: str) -> re.Pattern:
+    """A node label such as ``embedded_avat…_fit`` (the graph shortens long names) as a full-name pattern."""
+    return re.compile("^" + ".*".join(re.escape(part) for part in label.split("…")) + "$")
+
+
+def asset_names_in_graph(page) -> set[str]:
+    """Full names of the asset nodes drawn on the current graph page, read as a person would: a shortened label is
+    hovered and its tooltip read."""
+    nodes = page.locator("[class*=AssetNode_assetName]")
+    nodes.first.wait_for()
+    names = set()
+    for i in range(nodes.count()):
+        node = nodes.nth(i)
+        label = node.inner_text().strip()
+        if "…" not in label:
+            names.add(label)
+            continue
+        node.hover()
+        tip = page.get_by_role("tooltip").filter(has_text=_full_name_pattern(label)).first
+        tip.wait_for()
+        names.add(tip.inner_text().strip())
+    return names
+
+
+def metadata_row(page, key: str):
+    """The row of the asset page's metadata table whose key cell is ``key``."""
+    return page.locator("tr").filter(has=page.locator("td", has_text=re.compile(f"^{re.escape(key)}$"))).first
