@@ -14,13 +14,12 @@ it over many subjects with the multiprocess executor; partitions fail independen
 (Tab. 2, multi-camera; evaluated on the frames the fit did not see, since it trains on every camera).
 """
 
-from typing import Optional
-
 import dagster as dg
 
 from assets_defs.capture_assets import (BENCHMARK_SUBJECT_ID, REAL_PROXY, REAL_PROXY_ID, embedded_benchmark_frames,
                                         embedded_capture_frames)
 from assets_defs.evaluation_assets import evaluation_dir
+from assets_defs.fit_budget_config import FitBudgetConfig
 from assets_defs.fitting_assets import frame_table_path
 from assets_defs.metadata import image_metadata
 from assets_defs.partitions import subject_setting_partitions
@@ -39,19 +38,10 @@ BUDGETS = {"tiny": dict(steps_inversion=8, steps_decoder=8, steps_refine=8, imag
            "paper": dict(steps_inversion=500, steps_decoder=500, steps_refine=100, image_size=512)}
 
 
-class ComparisonConfig(dg.Config):
-    """methods: gasp | gaussian_avatars | flash_avatar. steps_* / image_size: override the preset's budget
-    (``BUDGETS``). max_train_frames / max_eval_frames: cap the frames. metrics: psnr, ssim, lpips, fid, id_sim."""
+class ComparisonConfig(FitBudgetConfig):
+    """methods: gasp | gaussian_avatars | flash_avatar; the step budget defaults to the preset's (``BUDGETS``)."""
 
     methods: list[str] = ["gasp", "gaussian_avatars", "flash_avatar"]
-    steps_inversion: Optional[int] = None
-    steps_decoder: Optional[int] = None
-    steps_refine: Optional[int] = None
-    image_size: Optional[int] = None
-    max_train_frames: Optional[int] = None
-    max_eval_frames: int = 16
-    metrics: list[str] = ["psnr", "ssim", "lpips", "fid", "id_sim"]
-    seed: int = 0
 
 
 def comparison_dir(data_root: DataRoot, preset_name: str, subject: str, setting: str):

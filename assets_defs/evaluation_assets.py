@@ -12,6 +12,7 @@ from typing import Optional
 import dagster as dg
 
 from assets_defs.capture_assets import REAL_PROXY_ID, embedded_capture_frames
+from assets_defs.fit_budget_config import FitBudgetConfig
 from assets_defs.fitting_assets import frame_table_path
 from assets_defs.prior_assets import gaussian_prior, prior_dir
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
@@ -25,22 +26,12 @@ def evaluation_dir(data_root: DataRoot, preset_name: str):
     return data_root.path(preset_name, "evaluation", "x").parent
 
 
-class AblationMetricsConfig(dg.Config):
-    """ablations: the Tab. 3 variants to fit (default: every one gasp_ops.fitting supports).
-    steps_*: override the preset's stage lengths. image_size: resize frames. max_train_frames / max_eval_frames:
-    cap the frames. uv_resolution: UV binding of the no-prior variant (default
-    the trained prior's, so both variants have the same Gaussians). metrics: which of psnr, ssim, lpips, fid, id_sim to compute."""
+class AblationMetricsConfig(FitBudgetConfig):
+    """ablations: the Tab. 3 variants to fit (default: every one gasp_ops.fitting supports). uv_resolution: UV
+    binding of the no-prior variant (default the trained prior's, so both variants have the same Gaussians)."""
 
     ablations: list[str] = ["full", "no_prior", "no_regulariser", "no_stage1", "no_stage2", "no_stage3"]
-    steps_inversion: Optional[int] = None
-    steps_decoder: Optional[int] = None
-    steps_refine: Optional[int] = None
-    image_size: Optional[int] = None
-    max_train_frames: Optional[int] = None
-    max_eval_frames: int = 16
-    metrics: list[str] = ["psnr", "ssim", "lpips", "fid", "id_sim"]
     uv_resolution: Optional[int] = None
-    seed: int = 0
 
 
 def subject_frames(data_root: DataRoot, preset_name: str, image_size: int, max_train_frames: Optional[int],

@@ -10,7 +10,6 @@ detected (dlib) so the table's ``landmark_error_px`` measures how well the provi
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +21,7 @@ from gasp_ops.capture.benchmark import alpha_map_path, load_alpha_maps, load_tra
 from gasp_ops.capture.frame_table import make_table
 from gasp_ops.capture.matting import compute_mattes
 from gasp_ops.capture.nersemble import NersembleSubject, resize_image
-from gasp_ops.capture.outputs import write_sequence
-from gasp_ops.capture.preprocess import PreprocessReport, detect_all, load_sequence
+from gasp_ops.capture.preprocess import PreprocessReport, commit_sequence, detect_all, load_sequence
 from gasp_ops.capture.projection import project
 from gasp_ops.capture.tracking import TrackingResult
 from gasp_ops.errors import GaspInputError
@@ -80,18 +78,8 @@ def read_benchmark_subject(root: str | os.PathLike, subject: int, out_dir: str |
                 mattes[:, c] = compute_mattes("provided", images[:, c], source=str(alpha_map_path(subj.root, seq, s)),
                                               provided=np.stack([resize_image(a, W, H) for a in alpha]))
             res = provided_tracking(head, tracking_path(subj.root, seq), idx, cams, detect_all(images))
-            stage = out / f".staging_{seq}"
-            shutil.rmtree(stage, ignore_errors=True)
-            seq_rows, overlays = write_sequence(stage, Path(seq), head, res, images, mattes, cams, names, idx,
-                                                {"source": "nersemble_benchmark", "subject": int(subject),
-                                                 "sequence": seq})
-            final = out / seq
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(stage, final)
-            rows += seq_rows
-            report.tracking[seq], report.overlays[seq], report.mattes[seq] = res, overlays, mattes
-            report.cameras[seq] = names
+            rows += commit_sequence(report, out, seq, head, res, images, mattes, cams, names, idx,
+                                    {"source": "nersemble_benchmark", "subject": int(subject), "sequence": seq})
         except GaspInputError as exc:
             report.errors.append(str(exc))
     if rows:

@@ -100,6 +100,23 @@ def load_sequence(subject: NersembleSubject, sequence: str, serials: list[str] |
     return images, names, idx, np.stack([Ks[s] for s in names])
 
 
+
+def commit_sequence(report: PreprocessReport, out: Path, seq: str, head: HeadModel, res, images: np.ndarray,
+                    mattes: np.ndarray, cams: Cameras, names: list[str], idx, meta: dict) -> list[dict]:
+    """Write one preprocessed sequence into ``out/.staging_<seq>`` and move it to ``out/<seq>`` in one rename
+    (a failure leaves the previous folder untouched); record it in ``report``; return its frame-table rows.
+    images [T, C, H, W, 3] uint8, mattes [T, C, H, W] float32, ``res`` a ``TrackingResult``."""
+    stage = out / f".staging_{seq}"
+    shutil.rmtree(stage, ignore_errors=True)
+    seq_rows, overlays = write_sequence(stage, Path(seq), head, res, images, mattes, cams, names, idx, meta)
+    final = out / seq
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(stage, final)
+    report.tracking[seq], report.overlays[seq], report.mattes[seq] = res, overlays, mattes
+    report.cameras[seq] = names
+    return seq_rows
+
 def preprocess_nersemble(root: str | os.PathLike, subject: int, out_dir: str | os.PathLike, head: HeadModel, *,
                          sequences: list[str] | None = None, serials: list[str] | None = None, frames=1,
                          scale: float = 1.0, matting: str = "plate", colour_correct: bool = True,
@@ -144,17 +161,8 @@ def preprocess_nersemble(root: str | os.PathLike, subject: int, out_dir: str | o
             res = Tracker(head, images, cams, mattes, lm, cfg, video=T > 2).track()
             if mattes is None:
                 mattes = mattes_after_tracking(head, images, res, cams)
-            stage = out / f".staging_{seq}"
-            shutil.rmtree(stage, ignore_errors=True)
-            seq_rows, overlays = write_sequence(stage, Path(seq), head, res, images, mattes, cams, names, idx,
-                                                {"source": "nersemble", "subject": int(subject), "sequence": seq})
-            final = out / seq
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(stage, final)
-            rows += seq_rows
-            report.tracking[seq], report.overlays[seq], report.mattes[seq] = res, overlays, mattes
-            report.cameras[seq] = names
+            rows += commit_sequence(report, out, seq, head, res, images, mattes, cams, names, idx,
+                                    {"source": "nersemble", "subject": int(subject), "sequence": seq})
         except GaspInputError as exc:
             report.errors.append(str(exc))
     if rows:
