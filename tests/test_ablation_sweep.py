@@ -10,6 +10,7 @@ import torch
 
 from evaluation.ablation_sweep import MAIN_DATASET, SWEEP_DATASET, SWEEP_ROWS, SweepSettings, prior_overrides
 from evaluation.tables import TABLE3_PRIOR_ROWS, TABLE3_ROWS
+from tests.dagster_fixtures import materialise_tiny_capture
 
 
 def test_sweep_rows_are_the_table3_prior_rows_and_in_the_ablations_job():
@@ -37,16 +38,8 @@ def test_one_sweep_row_materialises_and_the_table_lists_every_row(tmp_path):
     '10 subjects' row failing (the set is too small), and Tab. 3 with every row and its status."""
     torch.set_num_threads(1)
     from assets_defs.ablation_sweep_assets import SWEEP_ASSETS, ablation_sweep_dataset, ablation_table
-    from assets_defs.capture_assets import embedded_capture_frames, embedded_capture_subject
-    from assets_defs.resources import DataRoot, default_resources
 
-    res = {**default_resources(), "data_root": DataRoot(root=str(tmp_path))}
-    instance = dg.DagsterInstance.ephemeral()
-    cap = dg.materialize([embedded_capture_subject, embedded_capture_frames], resources=res, instance=instance,
-                         run_config={"ops": {"embedded_capture_subject": {"config": {"cameras": 3, "num_frames": 2,
-                                                                                     "image_size": 64}},
-                                             "embedded_capture_frames": {"config": {"iteration_scale": 0.1}}}})
-    assert cap.success
+    res, instance = materialise_tiny_capture(tmp_path)
     prior_1, row_1 = SWEEP_ASSETS["subjects_1"]
     prior_10, _ = SWEEP_ASSETS["subjects_10"]
     dataset_cfg = {"identities": 2, "views": 2, "image_size": 32, "texture_size": 32, "supersample": 1}

@@ -11,6 +11,7 @@ import torch
 
 from evaluation.metrics import (PSNR_CAP_DB, evaluate_frames, fid_score, lpips_distance, psnr, ssim)
 from evaluation.weights import alexnet_weights, inception_weights
+from tests.dagster_fixtures import materialise_tiny_capture
 
 
 def _img(seed=0, size=32):
@@ -126,22 +127,14 @@ def test_sensor_requests_benchmark_on_new_prior_materialisation():
 
 def test_ablations_assets_materialise_every_table3_row(tmp_path):
     torch.set_num_threads(1)
-    from assets_defs.capture_assets import embedded_capture_frames, embedded_capture_subject
     from assets_defs.ablation_sweep_assets import ablation_table
     from assets_defs.evaluation_assets import ablation_metrics
-    from assets_defs.resources import DataRoot, default_resources
     from evaluation.tables import TABLE3_PRIOR_ROWS, TABLE3_ROWS
     from gasp_ops.headmodel.factory import build_head_model
     from gasp_ops.prior.checkpoint import PRIOR_NAME, save_prior
     from tests.fitting_fixture import tiny_prior_config, train_tiny_prior
 
-    res = {**default_resources(), "data_root": DataRoot(root=str(tmp_path))}
-    instance = dg.DagsterInstance.ephemeral()
-    cap = dg.materialize([embedded_capture_subject, embedded_capture_frames], resources=res, instance=instance,
-                         run_config={"ops": {"embedded_capture_subject": {"config": {"cameras": 3, "num_frames": 2,
-                                                                                     "image_size": 64}},
-                                             "embedded_capture_frames": {"config": {"iteration_scale": 0.1}}}})
-    assert cap.success
+    res, instance = materialise_tiny_capture(tmp_path)
     model = train_tiny_prior(build_head_model("procedural"), steps=5)
     save_prior(tmp_path / "tiny" / "prior" / PRIOR_NAME, model, {"config": tiny_prior_config(steps=5).as_dict()})
     steps = {"steps_inversion": 2, "steps_decoder": 2, "steps_refine": 2, "max_eval_frames": 2,

@@ -18,16 +18,15 @@ import torch
 
 from gasp_ops.cameras import Cameras
 from gasp_ops.capture.benchmark import alpha_map_path, load_alpha_maps, load_tracking_npz, tracking_path
-from gasp_ops.capture.frame_table import make_table
 from gasp_ops.capture.matting import compute_mattes
 from gasp_ops.capture.nersemble import NersembleSubject, resize_image
-from gasp_ops.capture.preprocess import PreprocessReport, commit_sequence, detect_all, load_sequence
+from gasp_ops.capture.preprocess import (PreprocessReport, commit_sequence, detect_all, finish_report,
+                                         load_sequence)
 from gasp_ops.capture.projection import project
 from gasp_ops.capture.tracking import TrackingResult
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.headmodel.pose import HeadPose
-from gasp_ops.io.tables import write_parquet
 
 
 def provided_tracking(head: HeadModel, path: Path, frames: list[int], cameras: Cameras,
@@ -82,7 +81,4 @@ def read_benchmark_subject(root: str | os.PathLike, subject: int, out_dir: str |
                                     {"source": "nersemble_benchmark", "subject": int(subject), "sequence": seq})
         except GaspInputError as exc:
             report.errors.append(str(exc))
-    if rows:
-        report.table = make_table(rows)
-        report.table_path = write_parquet(out / "frames.parquet", report.table)
-    return report
+    return finish_report(report, out, rows)

@@ -117,6 +117,14 @@ def commit_sequence(report: PreprocessReport, out: Path, seq: str, head: HeadMod
     report.cameras[seq] = names
     return seq_rows
 
+
+def finish_report(report: PreprocessReport, out: Path, rows: list[dict]) -> PreprocessReport:
+    """Write the subject's ``out/frames.parquet`` from every committed sequence's rows (none: no table)."""
+    if rows:
+        report.table = make_table(rows)
+        report.table_path = write_parquet(out / "frames.parquet", report.table)
+    return report
+
 def preprocess_nersemble(root: str | os.PathLike, subject: int, out_dir: str | os.PathLike, head: HeadModel, *,
                          sequences: list[str] | None = None, serials: list[str] | None = None, frames=1,
                          scale: float = 1.0, matting: str = "plate", colour_correct: bool = True,
@@ -165,10 +173,7 @@ def preprocess_nersemble(root: str | os.PathLike, subject: int, out_dir: str | o
                                     {"source": "nersemble", "subject": int(subject), "sequence": seq})
         except GaspInputError as exc:
             report.errors.append(str(exc))
-    if rows:
-        report.table = make_table(rows)
-        report.table_path = write_parquet(out / "frames.parquet", report.table)
-    return report
+    return finish_report(report, out, rows)
 
 
 def _resize(a: np.ndarray, W: int, H: int) -> np.ndarray:
