@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 
+from gasp_ops.prior.history import record_terms
+
 #: Loss terms recorded in a fit's history (the prior's terms + L_prior + PSNR).
 LOGGED = ("total", "l1", "ssim", "lpips", "alpha", "scale", "displacement", "prior", "psnr")
 
@@ -58,12 +60,8 @@ def run_steps(steps: int, loss_fn: Callable, optimizer: torch.optim.Optimizer, *
             optimizer = after_step(step, optimizer) or optimizer
         done = step + 1
         if done % log_every == 0 or done == steps:
-            vals = torch.stack([terms[k].detach().float() for k in LOGGED]).cpu().tolist()
-            hist["step"].append(done)
-            for k, v in zip(LOGGED, vals):
-                hist[k].append(float(v))
-            if bar is not None:
-                bar.set_postfix(loss=f"{vals[0]:.4f}", psnr=f"{vals[-1]:.2f}")
+            record_terms(hist, done, LOGGED, torch.stack([terms[k].detach().float() for k in LOGGED]).cpu().tolist(),
+                         bar)
         if bar is not None:
             bar.update(1)
     if torch.device(device).type == "cuda":

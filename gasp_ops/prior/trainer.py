@@ -29,6 +29,7 @@ from gasp_ops.prior.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_che
 from gasp_ops.prior.config import PriorConfig
 from gasp_ops.prior.dataset_batches import BatchSchedule, PriorViews
 from gasp_ops.prior.distributed import DistInfo, all_mean
+from gasp_ops.prior.history import record_terms
 from gasp_ops.prior.losses import image_losses, regularisers, total_loss
 from gasp_ops.prior.perceptual import LpipsStatus, load_lpips
 from gasp_ops.prior.prior_model import GaussianPrior
@@ -198,12 +199,8 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
         optimizer.step()
         done = step + 1
         if done % config.log_every == 0 or done == end:
-            vals = all_mean(torch.stack([terms[k].detach().float() for k in LOGGED]), info).cpu().tolist()
-            history["step"].append(done)
-            for k, v in zip(LOGGED, vals):
-                history[k].append(float(v))
-            if bar is not None:
-                bar.set_postfix(loss=f"{vals[0]:.4f}", psnr=f"{vals[-1]:.2f}")
+            record_terms(history, done, LOGGED,
+                         all_mean(torch.stack([terms[k].detach().float() for k in LOGGED]), info).cpu().tolist(), bar)
         if bar is not None:
             bar.update(1)
         if ckpt is not None and info.is_main and (done % config.checkpoint_every == 0 or done == end):

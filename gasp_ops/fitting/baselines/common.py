@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 from gasp_ops.fitting.config import FitConfig
+from gasp_ops.fitting.scene import fit_scene
 
 #: Method keys in table order and their names in the tables (GASP Tabs. 1-2).
 METHODS: tuple[str, ...] = ("gasp", "gaussian_avatars", "flash_avatar")
@@ -39,3 +42,11 @@ class BaselineResult:
     spatial_scale: float
     lpips: str = ""
     stats: dict = field(default_factory=dict)
+
+
+def baseline_scene(head, inputs, config: FitConfig, device, lpips_net: str):
+    """(validated config, head on the device, device, ``FitScene``) for a baseline fit; device None = the head's."""
+    config = config.validate()
+    dev = torch.device(device) if device is not None else head.template.device
+    head = head.to(dev)
+    return config, head, dev, fit_scene(head, inputs, config, dev, lpips_net)

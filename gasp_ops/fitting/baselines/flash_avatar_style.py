@@ -22,10 +22,10 @@ from torch import nn
 
 from gasp_ops.avatar import GaussianAvatar
 from gasp_ops.binding.uv_init import uv_binding
-from gasp_ops.fitting.baselines.common import BaselineResult, step_budget
+from gasp_ops.fitting.baselines.common import BaselineResult, baseline_scene, step_budget
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.loop import progress_bar, run_steps
-from gasp_ops.fitting.scene import fit_scene, spatial_scale
+from gasp_ops.fitting.scene import spatial_scale
 from gasp_ops.fitting.stages import position_lr, stage_optimizer, step_loss
 from gasp_ops.render.gaussians import Gaussians3D
 from gasp_ops.runtime.posing import PosingPlan
@@ -122,12 +122,9 @@ def fit_flash_avatar_style(head, inputs, config: FitConfig, *, uv_resolution: in
     """Fit the baseline to ``inputs`` with ``config``'s losses, rates, batches and seed for ``step_budget(config)``
     steps; ``uv_resolution``: the UV binding (the prior's, so it has GASP's Gaussians). The avatar of the result is
     the fitted ``FlashAvatarStyle`` (CPU, eval mode)."""
-    config = config.validate()
     flash = flash or FlashConfig()
     log = log or (lambda msg: None)
-    dev = torch.device(device) if device is not None else head.template.device
-    head = head.to(dev)
-    scene = fit_scene(head, inputs, config, dev, lpips_net)
+    config, head, dev, scene = baseline_scene(head, inputs, config, device, lpips_net)
     topo = head.topology
     binding = uv_binding(topo, int(uv_resolution))
     avatar0 = GaussianAvatar.from_binding(topo, binding, scene.rest.detach().cpu())

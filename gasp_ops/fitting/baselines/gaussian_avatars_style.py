@@ -33,10 +33,10 @@ import torch
 
 from gasp_ops.binding.triangle_frames import triangle_frames
 from gasp_ops.errors import GaspInputError
-from gasp_ops.fitting.baselines.common import BaselineResult, step_budget
+from gasp_ops.fitting.baselines.common import BaselineResult, baseline_scene, step_budget
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.loop import progress_bar, run_steps
-from gasp_ops.fitting.scene import fit_scene, spatial_scale
+from gasp_ops.fitting.scene import spatial_scale
 from gasp_ops.fitting.stages import FitModel, position_lr, stage_optimizer, step_loss
 from gasp_ops.rotations import quaternion_to_matrix
 from gasp_ops.runtime.posing import PosingPlan
@@ -271,12 +271,9 @@ def fit_gaussian_avatars_style(head, inputs, config: FitConfig, *, n_gaussians: 
     """Fit the baseline to ``inputs`` (``FitInputs``) with ``config``'s losses, rates, batches and seed for
     ``step_budget(config)`` steps, starting from ``n_gaussians`` Gaussians. Returns a ``BaselineResult`` whose
     avatar is a ``GaussianAvatar`` (stats: initial / final counts, cloned, split, pruned, rounds)."""
-    config = config.validate()
     densify = densify or DensifyConfig()
     log = log or (lambda msg: None)
-    dev = torch.device(device) if device is not None else head.template.device
-    head = head.to(dev)
-    scene = fit_scene(head, inputs, config, dev, lpips_net)
+    config, head, dev, scene = baseline_scene(head, inputs, config, device, lpips_net)
     steps = step_budget(config)
     fit = _GaussianAvatarsFit(scene, head, config, densify, int(n_gaussians), steps, dev)
     log(f"gaussian_avatars-style: {len(scene.inputs)} frames, {n_gaussians} Gaussians, {steps} steps, "
