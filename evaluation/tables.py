@@ -154,8 +154,20 @@ def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str
     return "\n".join(lines) + "\n"
 
 
-def bar_charts(df: pd.DataFrame, label_col: str, out_dir, prefix: str) -> dict[str, Path]:
-    """One bar chart (PNG) per metric over the rows of ``df``; an unavailable metric gets a chart saying why."""
+def row_labels(df: pd.DataFrame, label_cols: list[str]) -> list[str]:
+    """One label per row: the fewest leading ``label_cols`` that tell the rows apart, joined by " / " (e.g. Table 3:
+    the variant; Table 1: setting / method)."""
+    labels = []
+    for k in range(1, len(label_cols) + 1):
+        labels = [" / ".join(str(v) for v in row) for row in df[label_cols[:k]].itertuples(index=False)]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def bar_charts(df: pd.DataFrame, label_cols: list[str], out_dir, prefix: str) -> dict[str, Path]:
+    """One bar chart (PNG) per metric over the rows of ``df`` (bars named by ``row_labels``); an unavailable metric
+    gets a chart saying why."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,7 +181,7 @@ def bar_charts(df: pd.DataFrame, label_col: str, out_dir, prefix: str) -> dict[s
         vals = pd.to_numeric(df[m], errors="coerce") if m in df else pd.Series([float("nan")] * len(df))
         if vals.notna().any():
             ax.bar(range(len(df)), vals.fillna(0.0), color=["C0" if v == v else "0.85" for v in vals])
-            ax.set_xticks(range(len(df)), [str(x) for x in df[label_col]], rotation=35, ha="right", fontsize=7)
+            ax.set_xticks(range(len(df)), row_labels(df, label_cols), rotation=35, ha="right", fontsize=7)
         else:
             reason = next((str(b) for b in df.get(f"{m}_backend", []) if str(b).startswith("unavailable")),
                           "unavailable")
@@ -196,5 +208,5 @@ def write_table(df: pd.DataFrame, out_dir, name: str, label_cols: list[str], tit
     md = out_dir / f"{name}.md"
     with atomic_path(md, suffix=".md") as tmp:
         Path(tmp).write_text(to_markdown(df, label_cols, title))
-    charts = bar_charts(df, label_cols[0], out_dir, name)
+    charts = bar_charts(df, label_cols, out_dir, name)
     return {"parquet": pq, "markdown": md, **{f"chart_{k}": v for k, v in charts.items()}}

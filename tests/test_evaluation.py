@@ -155,3 +155,14 @@ def test_ablations_assets_materialise_every_table3_row(tmp_path):
     md = (folder / "table3.md").read_text()
     assert "PSNR" in md and "ID-SIM" in md and "w/o stage 3" in md and "not run" in md
     assert (folder / "table3_psnr.png").is_file()
+
+
+def test_chart_bars_are_named_by_the_columns_that_tell_rows_apart():
+    from evaluation.tables import row_labels
+
+    t1 = pd.DataFrame({"setting": ["monocular", "monocular", "single_image"],
+                       "method": ["GASP (ours)", "flash_avatar-style (ours)", "GASP (ours)"]})
+    assert row_labels(t1, ["setting", "method"]) == ["monocular / GASP (ours)", "monocular / flash_avatar-style (ours)",
+                                                     "single_image / GASP (ours)"]
+    t3 = pd.DataFrame({"variant": ["Full (ours)", "UV 64"], "uv_resolution": [32, 64]})
+    assert row_labels(t3, ["variant", "uv_resolution"]) == ["Full (ours)", "UV 64"]
