@@ -34,6 +34,8 @@ def asset_names_in_graph(page) -> set[str]:
         if "…" not in label:
             names.add(label)
             continue
+        page.keyboard.press("Escape")  # close the previous tooltip: a stale one can match this label's pattern too
+        page.get_by_role("tooltip").first.wait_for(state="detached", timeout=5000)
         node.hover()
         tip = page.get_by_role("tooltip").filter(has_text=_full_name_pattern(label)).first
         tip.wait_for()

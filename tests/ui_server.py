@@ -53,7 +53,8 @@ def live_group_members(pgid: int) -> list[int]:
 
 def stop_process_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
     """End the process group led by ``proc`` (started with ``start_new_session=True``; for the server: webserver
-    and its code-server subprocess): SIGTERM, then SIGKILL to what is still alive after ``grace`` seconds."""
+    and its code-server subprocess): SIGTERM, then SIGKILL to what is still alive after ``grace`` seconds; returns once no member is alive
+    (or ``grace`` more seconds have passed)."""
     if not live_group_members(proc.pid) and proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -65,6 +66,9 @@ def stop_process_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=grace)
+    deadline = time.monotonic() + grace  # SIGKILL is delivered asynchronously: return only once the group is gone
+    while live_group_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class Webserver:
