@@ -45,6 +45,8 @@ class FitConfig:
     code_lr: Adam rate of z in stage 1, in units of the spread (std) of the prior's training codes (paper: not
         stated; 0.1 std per step lets z cross the code distribution within ~100 steps).
     code_init_scale: z starts at mean(codes) + code_init_scale * std(codes) * N(0, I), seeded by ``seed``.
+    init: where stage 1 starts: "mean" (the line above, the paper's) or "encoder" (the code an identity encoder
+        predicts from the input frames, ``gasp_ops.encoder.modes``; ``fit_avatar`` then needs ``init_code``).
     decoder_lr: Adam rate of D in stage 2 (paper's prior-training rate is 2e-4; a fit is 500 steps, so higher).
     lr: the 3DGS learning rates of stage 3 (``gasp_ops.prior.config.LearningRates``: position 1.6e-4 -> 1.6e-6 x
         scene scale, scale 5e-3, rotation 1e-3, colour 2.5e-3, opacity 5e-2; decoder/codes/features unused).
@@ -68,6 +70,7 @@ class FitConfig:
     prior_reg: PriorRegWeights = field(default_factory=PriorRegWeights)
     code_lr: float = 0.1
     code_init_scale: float = 1.0
+    init: str = "mean"
     decoder_lr: float = 5e-4
     lr: LearningRates = field(default_factory=LearningRates)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -90,6 +93,8 @@ class FitConfig:
                      "mixed_precision"):
             if not isinstance(getattr(self, name), bool):
                 raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
+        if self.init not in ("mean", "encoder"):
+            raise GaspInputError("init", f"must be 'mean' or 'encoder', got {self.init!r}")
         if self.no_prior_init not in ("binding", "template"):
             raise GaspInputError("no_prior_init", f"must be 'binding' or 'template', got {self.no_prior_init!r}")
         for name in ("prior_weight", "code_lr", "code_init_scale", "decoder_lr"):

@@ -54,17 +54,20 @@ def initial_code(prior, config: FitConfig) -> tuple[torch.Tensor, float]:
 def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | None = None, *,
                device=None, log: Callable[[str], None] | None = None, progress: bool = False,
                keep_stage_avatars: bool = False, uv_resolution: int | None = None,
-               lpips_net: str = "vgg") -> FitResult:
+               lpips_net: str = "vgg", init_code: torch.Tensor | None = None) -> FitResult:
     """Fit an avatar to ``inputs`` (one subject; any number of frames and cameras).
 
     prior: a trained ``GaussianPrior`` (not modified: the fit works on a copy), or None with
     ``config.use_prior=False`` (then ``uv_resolution`` gives the binding). head: the head model of the prior and
-    of the inputs' 3DMM parameters. device: default the prior's (or head's) device.
+    of the inputs' 3DMM parameters. device: default the prior's (or head's) device. init_code: z0 [Z] when
+    ``config.init == "encoder"`` (e.g. ``gasp_ops.encoder.modes.fit_with_mode``), else None.
     """
     config = (config or FitConfig()).validate()
     log = log or (lambda msg: None)
     if prior is None and config.use_prior:
         raise GaspInputError("prior", "a trained prior is needed (or set use_prior=False for the no-prior ablation)")
+    if (config.init == "encoder") != (init_code is not None):
+        raise GaspInputError("init", "init='encoder' needs init_code (the encoder's code) and only it takes one")
     dev = torch.device(device) if device is not None else (prior.features.device if prior is not None
                                                            else head.template.device)
     head = head.to(dev)
@@ -78,6 +81,8 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
     if config.use_prior:
         prior = prior.to(dev)
         z0, code_scale = initial_code(prior, config)
+        if init_code is not None:
+            z0 = init_code.detach().reshape(-1).float().cpu()
         model = FitModel(prior, z0.to(dev))
     else:
         if prior is not None:

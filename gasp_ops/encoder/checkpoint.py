@@ -1,0 +1,102 @@
+"""The encoder file: fp16 safetensors + JSON metadata + SHA-256 checks, written atomically.
+
+Tensors: ``model.<name>`` of the encoder's state dict; floating parameters in float16 (half the size), the code
+normalisation buffers ``model.code_mean`` / ``model.code_std`` [Z] in float32. JSON ("json" key of the safetensors
+metadata): kind "gasp_encoder", format_version, config (``EncoderConfig``), code_dim, n_identity, parameters,
+content_sha256 (over the tensors, as ``gasp_ops.avatar_file``), prior_fingerprint (``prior_fingerprint`` of the prior
+whose codes it predicts: an encoder is only valid with that prior), plus the caller's metadata (training summary).
+``load_encoder`` checks the content hash (and, when given, the SHA-256 of the whole file as published in the model
+card) before building the network. Training checkpoints (exact resume) reuse ``gasp_ops.prior.checkpoint``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from gasp_ops.avatar_file import _sha as tensors_sha256
+from gasp_ops.encoder.config import EncoderConfig
+from gasp_ops.encoder.model import IdentityEncoder
+from gasp_ops.errors import GaspInputError
+from gasp_ops.io.tensors import load_tensors, save_tensors
+
+KIND = "gasp_encoder"
+FORMAT_VERSION = 1
+ENCODER_NAME = "encoder.safetensors"
+#: Buffers kept in float32 (codes are small numbers; halving them saves nothing worth the error).
+FLOAT32_KEYS = ("code_mean", "code_std")
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes (the figure a model card publishes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def prior_fingerprint(prior) -> str:
+    """SHA-256 over a prior's state dict (sorted names; float32 on the CPU): identifies the codes an encoder targets."""
+    state = prior.state_dict()
+    return tensors_sha256(*(state[k].detach().float().cpu() if state[k].is_floating_point() else state[k].cpu()
+                            for k in sorted(state)))
+
+
+def _payload(model: IdentityEncoder) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        if v.is_floating_point():
+            v = v.float() if k in FLOAT32_KEYS else v.half()
+        out[f"model.{k}"] = v.contiguous()
+    return out
+
+
+def save_encoder(path, model: IdentityEncoder, metadata: dict | None = None) -> Path:
+    """Write the encoder (fp16 weights) with its config, code statistics' owner prior and ``metadata``."""
+    tensors = _payload(model)
+    meta = {**(metadata or {}), "kind": KIND, "format_version": FORMAT_VERSION, "config": model.config.as_dict(),
+            "code_dim": model.code_dim, "n_identity": model.n_identity, "parameters": model.parameter_count(),
+            "prior_fingerprint": getattr(model, "prior_fingerprint", ""),
+            "content_sha256": tensors_sha256(*(tensors[k] for k in sorted(tensors)))}
+    return save_tensors(path, tensors, meta)
+
+
+def load_encoder(path, device="cpu", sha256: str | None = None) -> tuple[IdentityEncoder, dict]:
+    """(IdentityEncoder in eval mode, float32, on ``device``; metadata). ``sha256``: the file's expected SHA-256
+    (e.g. from the model card); a mismatch of it or of the stored content hash raises ``GaspInputError``."""
+    path = Path(path)
+    if sha256 is not None and path.is_file() and file_sha256(path) != sha256.lower():
+        raise GaspInputError(str(path), "SHA-256 of the file does not match the expected one (wrong or corrupt file)")
+    tensors, meta = load_tensors(path)
+    if meta.get("kind") != KIND:
+        raise GaspInputError(str(path), "not a GASP encoder file")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise GaspInputError(str(path), f"format version {meta.get('format_version')} is newer than this software "
+                             f"reads ({FORMAT_VERSION})")
+    if tensors_sha256(*(tensors[k] for k in sorted(tensors))) != meta.get("content_sha256"):
+        raise GaspInputError(str(path), "content SHA-256 mismatch (the file was modified or is corrupt)")
+    config = EncoderConfig.from_dict(meta["config"])
+    model = IdentityEncoder(config, int(meta["code_dim"]), int(meta["n_identity"]))
+    state = {k[len("model."):]: v.float() if v.is_floating_point() else v for k, v in tensors.items()
+             if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise GaspInputError(str(path), f"weights do not match the stored config ({str(exc).splitlines()[0]})") from None
+    model.prior_fingerprint = str(meta.get("prior_fingerprint", ""))
+    return model.to(device).eval(), meta
+
+
+def check_encoder_prior(encoder: IdentityEncoder, prior, name: str = "encoder") -> None:
+    """Raise ``GaspInputError`` unless ``encoder`` was trained on ``prior``'s codes (same code size and fingerprint)."""
+    if int(prior.codes.shape[1]) != encoder.code_dim:
+        raise GaspInputError(name, f"predicts {encoder.code_dim}-d codes but the prior's codes are "
+                             f"{int(prior.codes.shape[1])}-d")
+    mine = getattr(encoder, "prior_fingerprint", "")
+    if mine and mine != prior_fingerprint(prior):
+        raise GaspInputError(name, "was trained for a different prior (prior fingerprint mismatch); train an "
+                             "encoder for this prior")

@@ -1,0 +1,243 @@
+"""Training the identity encoder against a trained prior's learned codes (amortising the fit's stage 1).
+
+Targets: the prior's identity codes z_j (one per training identity of the prior, in the order of ``PriorViews``).
+Loss per step: mean over the batch and code dimensions of (u_pred - (z_j - mean) / std)^2, the code error in units
+of the training codes' per-dimension spread (predicting the mean code scores ~1), plus ``render_weight`` x (L1 +
+alpha L1) of one frame per subject rendered with the predicted code through the frozen prior (decoder, features,
+template; over black, against the premultiplied target).
+
+Batches are functions of (seed, step): subjects from ``BatchSchedule`` over the encoder's training identities, the
+frame count, views, crop jitter and colour gains from ``generator(seed, "encoder-step", step)``. With the
+checkpoint (model, AdamW state, step, history) a resumed run repeats an uninterrupted one. A share ``val_fraction``
+of the identities (every view of them) is never trained on: the held-out code error measures generalisation to new
+people. ``max_seconds`` stops early (after a step, writing the checkpoint) for time-boxed device runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from gasp_ops.avatar import pose_attributes
+from gasp_ops.encoder.checkpoint import prior_fingerprint
+from gasp_ops.encoder.config import EncoderConfig
+from gasp_ops.encoder.crop import view_crops
+from gasp_ops.encoder.model import IdentityEncoder
+from gasp_ops.errors import GaspInputError
+from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.prior.checkpoint import load_checkpoint, save_checkpoint
+from gasp_ops.prior.dataset_batches import BatchSchedule, PriorViews
+from gasp_ops.prior.history import record_terms
+from gasp_ops.render.render import render
+from gasp_ops.seeding import generator
+
+CHECKPOINT_NAME = "encoder_checkpoint.safetensors"
+LOGGED = ("total", "code", "render", "lr")
+#: The checkpoint's "model" tag (the checkpoint format is the prior's, ``gasp_ops.prior.checkpoint``).
+CHECKPOINT_TAG = "gasp_encoder"
+
+
+@dataclass
+class EncoderTrainResult:
+    """model: the trained encoder (eval mode); history: {"step": [...], "total", "code", "render", "lr"};
+    step: completed steps; train_subjects / val_subjects: prior identity indices; seconds: wall time of this call's
+    steps; stopped_early: ``max_seconds`` ended the run before ``config.steps``."""
+
+    model: IdentityEncoder
+    history: dict
+    step: int
+    train_subjects: list
+    val_subjects: list
+    seconds: float = 0.0
+    stopped_early: bool = False
+    checkpoint: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def split_subjects(num_subjects: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train, val) identity indices: a seeded permutation; val gets round(J x val_fraction) (>= 1 when the
+    fraction is > 0 and J >= 2), train keeps at least one."""
+    perm = torch.randperm(num_subjects, generator=generator(seed, "encoder-split")).tolist()
+    n_val = round(num_subjects * val_fraction)
+    if val_fraction > 0 and num_subjects >= 2:
+        n_val = max(n_val, 1)
+    n_val = min(n_val, num_subjects - 1)
+    return sorted(perm[n_val:]), sorted(perm[:n_val])
+
+
+def views_by_subject(views: PriorViews) -> list[torch.Tensor]:
+    """For every subject j, its view indices [M_j] (in view order)."""
+    subject = views.subject.cpu()
+    order = torch.argsort(subject * (int(views.view_index.max()) + 1) + views.view_index.cpu())
+    counts = torch.bincount(subject, minlength=views.num_subjects).tolist()
+    return list(torch.split(order, counts))
+
+
+def learning_rate(config: EncoderConfig, step: int) -> float:
+    """Cosine decay from ``lr`` to ``lr x lr_final_fraction`` over ``config.steps`` (short linear warm-up)."""
+    warm = min(50, max(config.steps // 20, 1))
+    if step < warm:
+        return config.lr * (step + 1) / warm
+    t = min(max((step - warm) / max(config.steps - warm, 1), 0.0), 1.0)
+    lo = config.lr * config.lr_final_fraction
+    return lo + 0.5 * (config.lr - lo) * (1 + math.cos(math.pi * t))
+
+
+@dataclass
+class StepSample:
+    """subjects [B]; idx [B, F] view indices; jitter [B*F, 3]; gain [B*F, 3]."""
+
+    subjects: torch.Tensor
+    idx: torch.Tensor
+    jitter: torch.Tensor
+    gain: torch.Tensor
+
+
+def sample_step(config: EncoderConfig, schedule: BatchSchedule, per_subject: list[torch.Tensor], step: int) -> StepSample:
+    """The batch of step ``step`` (a function of the seed and the step only)."""
+    subjects = schedule.indices(step)
+    g = generator(config.seed, "encoder-step", step)
+    frames = 1
+    if config.max_frames > 1 and float(torch.rand((), generator=g)) >= config.single_frame_prob:
+        frames = int(torch.randint(2, config.max_frames + 1, (), generator=g))
+    rows = []
+    for s in subjects.tolist():
+        mine = per_subject[s]
+        pick = torch.randperm(len(mine), generator=g)[:frames]
+        rows.append(mine[pick[torch.arange(frames) % len(pick)]])
+    n = len(subjects) * frames
+    scale = torch.tensor([config.jitter_shift, config.jitter_shift, config.jitter_scale])
+    jitter = (torch.rand(n, 3, generator=g) * 2 - 1) * scale
+    gain = 1 + (torch.rand(n, 3, generator=g) * 2 - 1) * config.colour_jitter
+    return StepSample(subjects, torch.stack(rows), jitter, gain)
+
+
+def sample_crops(views: PriorViews, head: HeadModel, config: EncoderConfig, sample: StepSample, device) -> torch.Tensor:
+    """Augmented crops [B, F, 4, S, S] of a step's sample (colour gain on the premultiplied rgb only)."""
+    B, Fr = sample.idx.shape
+    crops = view_crops(views, sample.idx.reshape(-1), head, config, device, sample.jitter)
+    rgb = (crops[:, :3] * sample.gain.to(crops)[:, :, None, None]).clamp(0, 1)
+    crops = torch.cat([torch.minimum(rgb, crops[:, 3:]), crops[:, 3:]], 1)  # premultiplied: rgb <= alpha
+    return crops.reshape(B, Fr, *crops.shape[1:])
+
+
+def render_loss(prior, head: HeadModel, views: PriorViews, idx: torch.Tensor, codes: torch.Tensor,
+                device) -> torch.Tensor:
+    """L1 + alpha L1 of views idx [B] rendered (over black) with codes [B, Z] through the frozen prior."""
+    batch = views.gather(idx, device)
+    with torch.no_grad():
+        vertices = head(batch.identity, batch.expression, batch.pose)
+    attrs = prior.decode_codes(codes)
+    out = render(pose_attributes(prior.faces, prior.face_ids, prior.barycentrics, attrs, vertices), batch.cameras)
+    return (out.rgb - batch.rgb).abs().mean() + (out.alpha - batch.alpha).abs().mean()
+
+
+def frozen_copy(prior):
+    """A private copy of the prior with every parameter frozen (the caller's prior is never modified)."""
+    p = copy.deepcopy(prior)
+    for q in p.parameters():
+        q.requires_grad_(False)
+    return p.eval()
+
+
+def check_inputs(prior, views: PriorViews, head: HeadModel) -> None:
+    if views.num_subjects != prior.num_subjects:
+        raise GaspInputError("views", f"{views.num_subjects} identities but the prior has {prior.num_subjects} codes; "
+                             "load the views with the prior's n_subjects (PriorViews.from_synthetic)")
+    if views.identity_coeffs.shape[1] != head.n_identity:
+        raise GaspInputError("views", f"identity coefficients of size {views.identity_coeffs.shape[1]} do not fit "
+                             f"head model {getattr(head, 'name', 'head')!r} ({head.n_identity})")
+
+
+def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadModel, out_dir=None, *,
+                  device=None, log: Callable[[str], None] | None = None, stop_at: int | None = None,
+                  resume: bool = True, max_seconds: float | None = None, progress: bool = False) -> EncoderTrainResult:
+    """Train (or resume from ``out_dir/encoder_checkpoint.safetensors``) an encoder for ``prior``'s codes.
+
+    prior: trained ``GaussianPrior`` (not modified); views: its training views (subject j = the prior's code j);
+    head: the head model of the views. stop_at: stop after that many completed steps (as if interrupted).
+    """
+    config = config.validate()
+    log = log or (lambda msg: None)
+    check_inputs(prior, views, head)
+    dev = torch.device(device) if device is not None else prior.features.device
+    head = head.to(dev)
+    frozen = frozen_copy(prior).to(dev)
+    train_s, val_s = split_subjects(views.num_subjects, config.val_fraction, config.seed)
+    model = IdentityEncoder(config, int(prior.codes.shape[1]), head.n_identity)
+    model.set_code_stats(frozen.codes.detach().cpu()[train_s])
+    model.prior_fingerprint = prior_fingerprint(prior)
+    model = model.to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history: dict = {"step": [], **{k: [] for k in LOGGED}}
+    start = 0
+    ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+    if resume and ckpt is not None and ckpt.is_file():
+        start, history, _, meta = load_checkpoint(ckpt, model, opt)
+        if meta.get("model") != CHECKPOINT_TAG or meta.get("prior_fingerprint") != model.prior_fingerprint:
+            raise GaspInputError(str(ckpt), "not a checkpoint of this encoder run (other model or other prior)")
+        log(f"encoder: resumed from {ckpt} at step {start}")
+    codes = frozen.codes.detach()
+    shapes = views.identity_coeffs.to(dev)
+    per_subject = views_by_subject(views)
+    schedule = BatchSchedule(torch.tensor(train_s), config.batch_size, config.seed)
+    autocast = torch.bfloat16 if (dev.type == "cuda" and config.mixed_precision) else None
+    end = config.steps if stop_at is None else min(config.steps, stop_at)
+    bar = None
+    if progress and end > start:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=end - start, desc="encoder", dynamic_ncols=True)
+    extra = {"model": CHECKPOINT_TAG, "prior_fingerprint": model.prior_fingerprint, "config": config.as_dict()}
+    model.train()
+    t0 = time.perf_counter()
+    step, stopped = start, False
+    for step in range(start, end):
+        lr = learning_rate(config, step)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        sample = sample_step(config, schedule, per_subject, step)
+        crops = sample_crops(views, head, config, sample, dev)
+        subj = sample.subjects.to(dev)
+        u = model.forward_normalised(crops, None, shapes[subj], autocast)
+        code_term = ((u - model.normalise(codes[subj])) ** 2).mean()
+        loss = code_term
+        render_term = code_term.new_zeros(())
+        if config.render_weight > 0:
+            pred = model.code_mean + model.code_std * u
+            render_term = render_loss(frozen, head, views, sample.idx[:, 0], pred, dev)
+            loss = loss + config.render_weight * render_term
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        done = step + 1
+        timed_out = max_seconds is not None and time.perf_counter() - t0 >= max_seconds
+        if done % config.log_every == 0 or done == end or timed_out:
+            record_terms(history, done, LOGGED, [float(loss.detach()), float(code_term.detach()), float(render_term.detach()), lr])
+            if bar is not None:
+                bar.set_postfix(code=f"{float(code_term):.4f}")
+        if bar is not None:
+            bar.update(1)
+        if ckpt is not None and (done % config.checkpoint_every == 0 or done == end or timed_out):
+            save_checkpoint(ckpt, model, opt, done, history, {}, extra)
+        if timed_out:
+            stopped = done < end
+            step = done
+            break
+    else:
+        step = max(end, start)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    seconds = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    log(f"encoder: {step} steps ({seconds:.1f} s this run), code loss "
+        f"{history['code'][-1] if history['code'] else float('nan'):.4f}")
+    return EncoderTrainResult(model=model.eval(), history=history, step=step, train_subjects=train_s,
+                              val_subjects=val_s, seconds=seconds, stopped_early=stopped, checkpoint=ckpt)
