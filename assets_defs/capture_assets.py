@@ -70,7 +70,15 @@ class CaptureConfig(dg.Config):
 
 
 def _subject_id(key: str) -> int:
-    return REAL_PROXY_ID if key == REAL_PROXY else int(key)
+    """``real_proxy`` -> 900, else the key's digits (a NeRSemble subject number); other keys are refused."""
+    from gasp_ops.errors import GaspInputError
+    from gasp_ops.io.safe_paths import check_key
+
+    if key == REAL_PROXY:
+        return REAL_PROXY_ID
+    if not check_key("subject", key).isdigit():
+        raise GaspInputError("subject", f"{key!r}: NeRSemble subjects are numbers (e.g. 036) or {REAL_PROXY!r}")
+    return int(key)
 
 
 def _checks(table):

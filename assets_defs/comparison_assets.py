@@ -45,11 +45,16 @@ class ComparisonConfig(FitBudgetConfig):
 
 
 def comparison_dir(data_root: DataRoot, preset_name: str, subject: str, setting: str):
-    return evaluation_dir(data_root, preset_name) / "comparison" / subject / setting
+    from gasp_ops.io.safe_paths import check_key, path_under
+
+    return path_under(evaluation_dir(data_root, preset_name), "comparison", check_key("subject", subject),
+                      check_key("setting", setting))
 
 
 def _subject_folder(key: str) -> str:
-    return str(REAL_PROXY_ID) if key == REAL_PROXY else key
+    from gasp_ops.io.safe_paths import check_key
+
+    return str(REAL_PROXY_ID) if key == REAL_PROXY else check_key("subject", key)
 
 
 def run_comparison(context, config: ComparisonConfig, data_root: DataRoot, preset: PipelinePreset,

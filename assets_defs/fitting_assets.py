@@ -16,6 +16,8 @@ from assets_defs.partitions import subject_setting_partitions
 from assets_defs.prior_assets import gaussian_prior, prior_dir
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
 from assets_defs.step_tags import GPU_STEP_TAGS
+from gasp_ops.errors import GaspInputError
+from gasp_ops.io.safe_paths import check_key, path_under
 
 GROUP = "fitting"
 
@@ -41,31 +43,38 @@ class AvatarFitConfig(dg.Config):
 
 
 def avatar_dir(data_root: DataRoot, preset_name: str, subject: str, setting: str) -> Path:
-    return data_root.path(preset_name, "avatars", subject, setting, "x").parent
+    """``<root>/<preset>/avatars/<subject>/<setting>``; keys checked, the result stays under the data root."""
+    return data_root.path(preset_name, "avatars", check_key("subject", subject), check_key("setting", setting),
+                          "x").parent
 
 
 def frame_table_path(data_root: DataRoot, preset_name: str, subject: str) -> Path:
     root = data_root.path(preset_name, "capture", "x").parent
-    direct = root / subject / "frames.parquet"
+    subject = check_key("subject", subject)
+    direct = path_under(root, subject, "frames.parquet")
     if direct.is_file():
         return direct
-    found = sorted(root.glob(f"{subject}*/frames.parquet"))
+    found = sorted(p for p in root.glob(f"{subject}*/frames.parquet") if path_under(root, p.relative_to(root)))
     if not found:
         raise dg.Failure(f"subject {subject}: no frame table under {root} (materialise preprocessed_frames first)")
     return found[0]
 
 
 def _keys(context) -> tuple[str, str]:
-    key = context.partition_key
-    return key.keys_by_dimension["subject"], key.keys_by_dimension["setting"]
+    """(subject, setting) of the partition, each checked against ``KEY_PATTERN`` (no path can ride in a key)."""
+    key = context.partition_key.keys_by_dimension
+    try:
+        return check_key("subject", key["subject"]), check_key("setting", key["setting"])
+    except GaspInputError as exc:
+        raise dg.Failure(str(exc)) from None
 
 
 def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: PipelinePreset,
                 compute: ComputeDevice, head_model: HeadModelResource, subject: str, setting: str) -> dict:
     """Fit ``subject`` in ``setting`` with the trained prior and write the avatar folder; returns metadata."""
-    from gasp_ops.errors import GaspInputError
     from gasp_ops.fitting import default_fit_config, fit_avatar, from_frame_table
     from gasp_ops.fitting.report import write_fit_outputs
+    from gasp_ops.io.staged_dir import retarget, staged_directory
     from gasp_ops.prior.checkpoint import PRIOR_NAME, load_prior
 
     p = preset.get()
@@ -83,8 +92,11 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         result = fit_avatar(prior if cfg.use_prior else None, head, inputs, cfg, device=device,
                             log=context.log.info, progress=True,
                             uv_resolution=int(prior_meta["config"]["uv_resolution"]))
-        out = write_fit_outputs(avatar_dir(data_root, p.name, subject, setting), result, head.to("cpu"), inputs,
-                                subject=subject, consent=config.consent, owner=config.owner, fp16=config.fp16)
+        folder = avatar_dir(data_root, p.name, subject, setting)
+        with staged_directory(folder) as stage:  # one unit: a kill leaves the previous fit's folder intact
+            out = retarget(write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject,
+                                             consent=config.consent, owner=config.owner, fp16=config.fp16),
+                           stage, folder)
     except GaspInputError as exc:
         raise dg.Failure(str(exc)) from None
     rec = out["record"]

@@ -29,7 +29,10 @@ class DataRoot(dg.ConfigurableResource):
     root: str = default_data_root()
 
     def path(self, *parts: str) -> Path:
-        p = Path(self.root).joinpath(*parts)
+        """``root / parts...`` (its parent folder created); refuses a path that resolves outside the root."""
+        from gasp_ops.io.safe_paths import path_under
+
+        p = path_under(self.root, *parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 

@@ -112,24 +112,52 @@ def save_avatar_file(path, avatar: GaussianAvatar, identity: torch.Tensor, head,
     return save_tensors(path, tensors, meta)
 
 
-def load_avatar_file(path, head=None) -> AvatarFile:
-    """Read an avatar file (float32 on the CPU). With ``head``, also check it is the avatar's head model."""
-    tensors, meta = load_tensors(path)
+def _check_meta(path, meta: dict) -> None:
+    """The JSON header's fields and types (a crafted header gets one line naming the file and the field)."""
     if meta.get("kind") != KIND:
         raise GaspInputError(str(path), "not a GASP avatar file")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise GaspInputError(str(path), f"format version {meta.get('format_version')} is newer than this software "
-                             f"reads ({FORMAT_VERSION})")
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise GaspInputError(f"{path}: format_version", f"must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise GaspInputError(str(path), f"format version {version} is newer than this software reads "
+                             f"({FORMAT_VERSION})")
+    for key, kind in (("provenance", dict), ("head_model", dict), ("fit", dict), ("dtype", str)):
+        if key not in meta:
+            if key in ("fit", "dtype"):
+                continue
+            raise GaspInputError(f"{path}: {key}", "missing from the metadata header")
+        if not isinstance(meta[key], kind):
+            raise GaspInputError(f"{path}: {key}", f"must be a JSON {'object' if kind is dict else 'string'}, "
+                                 f"got {type(meta[key]).__name__}")
+    if not isinstance(meta["provenance"].get("content_sha256"), str):
+        raise GaspInputError(f"{path}: provenance.content_sha256", "missing or not a string")
+
+
+def load_avatar_file(path, head=None) -> AvatarFile:
+    """Read an avatar file (float32 on the CPU). With ``head``, also check it is the avatar's head model.
+
+    Every attribute is range-checked (``gasp_ops.plausible``): finite but absurd values are refused, naming the
+    field."""
+    from gasp_ops.plausible import check_3dmm_ranges, check_avatar_ranges
+
+    tensors, meta = load_tensors(path)
+    _check_meta(path, meta)
     names = [f"gaussians.{k}" for k in ATTRIBUTES] + ["binding.face_ids", "binding.barycentrics", "binding.faces",
                                                       "headmodel.identity"]
     missing = [n for n in names if n not in tensors]
     if missing:
         raise GaspInputError(str(path), f"avatar file lacks {missing[0]}")
-    if _sha(*(tensors[k] for k in sorted(tensors))) != meta["provenance"].get("content_sha256"):
+    if _sha(*(tensors[k] for k in sorted(tensors))) != meta["provenance"]["content_sha256"]:
         raise GaspInputError(str(path), "content hash mismatch (the file was modified or is corrupt)")
-    avatar = GaussianAvatar(faces=tensors["binding.faces"].long(), face_ids=tensors["binding.face_ids"].long(),
-                            barycentrics=tensors["binding.barycentrics"].float(),
-                            **{k: tensors[f"gaussians.{k}"].float() for k in ATTRIBUTES})
+    try:
+        avatar = GaussianAvatar(faces=tensors["binding.faces"].long(), face_ids=tensors["binding.face_ids"].long(),
+                                barycentrics=tensors["binding.barycentrics"].float(),
+                                **{k: tensors[f"gaussians.{k}"].float() for k in ATTRIBUTES})
+    except GaspInputError as exc:
+        raise GaspInputError(f"{path}: {exc.name}", exc.problem) from None
+    check_avatar_ranges(avatar, str(path))
+    check_3dmm_ranges(str(path), identity=tensors["headmodel.identity"].float())
     out = AvatarFile(avatar=avatar, identity=tensors["headmodel.identity"].float(), head_model=meta["head_model"],
                      provenance=meta["provenance"], fit=meta.get("fit", {}), path=Path(path),
                      dtype=meta.get("dtype", "float32"))

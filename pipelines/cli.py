@@ -48,7 +48,9 @@ def cmd_preview(args) -> int:
     from gasp_ops.head_preview import render_head_preview
     from gasp_ops.io.images import save_png
     from gasp_ops.presets import get_preset
+    from pipelines.cli_checks import check_preview
 
+    check_preview(args)
     p = get_preset(args.preset)
     head = _build_head(args)
     prev = render_head_preview(head, args.uv_resolution or p.uv_resolution, args.size or p.image_size,
@@ -76,7 +78,9 @@ def cmd_enroll(args) -> int:
     from gasp_ops.fitting.config import default_fit_config
     from gasp_ops.fitting.report import default_prior_path, enroll
     from gasp_ops.prior.checkpoint import load_prior
+    from pipelines.cli_checks import check_enroll
 
+    check_enroll(args, args.prior or default_prior_path(args.preset))
     head = _build_head(args)
     device = resolve_device(args.device)
     overrides = {}
@@ -97,35 +101,11 @@ def cmd_enroll(args) -> int:
 
 
 def _load_params(path, head):
-    """3DMM sequence from a frame table (.parquet: expression + pose columns, one camera's rows) or a
-    safetensors file with ``expression`` [T, E] and optional rotation/translation/neck/jaw [T, 3], eyes [T, 6]."""
-    from pathlib import Path
+    """3DMM sequence (expressions [T, E], ``HeadPose`` batch T) from a .parquet frame table or a .safetensors file,
+    checked field by field (``gasp_ops.runtime.params_file``)."""
+    from gasp_ops.runtime.params_file import load_params
 
-    import torch
-
-    from gasp_ops.errors import GaspInputError
-    from gasp_ops.headmodel.pose import HeadPose
-
-    path = Path(path)
-    if path.suffix == ".parquet":
-        import numpy as np
-
-        from gasp_ops.io.tables import read_parquet
-
-        t = read_parquet(path)
-        if "camera" in t:
-            t = t[t["camera"] == t["camera"].iloc[0]].sort_values("frame")
-        col = lambda c: torch.as_tensor(np.stack([np.asarray(v, np.float32) for v in t[c]]))  # noqa: E731
-        return col("expression"), HeadPose(**{k: col(k) for k in ("rotation", "translation", "neck", "jaw", "eyes")})
-    from gasp_ops.io.tensors import load_tensors
-
-    tensors, _ = load_tensors(path)
-    if "expression" not in tensors:
-        raise GaspInputError(str(path), "needs an 'expression' tensor [T, n_expression]")
-    e = tensors["expression"].float()
-    zeros = HeadPose.zeros(e.shape[0])
-    return e, HeadPose(**{k: tensors.get(k, getattr(zeros, k)).float() for k in ("rotation", "translation", "neck",
-                                                                                 "jaw", "eyes")})
+    return load_params(path, head)
 
 
 def cmd_render(args) -> int:
@@ -134,20 +114,25 @@ def cmd_render(args) -> int:
     from gasp_ops.avatar_file import load_avatar_file
     from gasp_ops.export.video import render_reenactment, render_turntable, write_mp4
     from gasp_ops.io.images import save_png
+    from gasp_ops.io.staged_dir import staged_directory
+    from pipelines.cli_checks import check_render, check_render_memory
 
+    check_render(args)
     head = _build_head(args)
     f = load_avatar_file(args.avatar, head)
     if args.params:
         expr, pose = _load_params(args.params, head)
+        check_render_memory(len(expr), args.size)
         frames = render_reenactment(f.avatar, head, f.identity, expr, pose, image_size=args.size)
     else:
         frames = render_turntable(f.avatar, head, f.identity, n_frames=args.frames, image_size=args.size)
     out = Path(args.out)
     if out.suffix.lower() == ".mp4":
         write_mp4(out, frames, fps=args.fps)
-    else:
-        for i, fr in enumerate(frames):
-            save_png(out / f"frame_{i:05d}.png", fr)
+    else:  # a folder of PNGs, replaced as a whole: no stale frames of an earlier render stay in it
+        with staged_directory(out) as stage:
+            for i, fr in enumerate(frames):
+                save_png(stage / f"frame_{i:05d}.png", fr)
     print(f"wrote {len(frames)} frames to {out}")
     return 0
 
@@ -155,12 +140,15 @@ def cmd_render(args) -> int:
 def cmd_export_ply(args) -> int:
     from gasp_ops.avatar_file import load_avatar_file
     from gasp_ops.export.ply import export_avatar_ply
+    from pipelines.cli_checks import check_export_ply, check_frame_index
 
+    check_export_ply(args)
     head = _build_head(args)
     f = load_avatar_file(args.avatar, head)
     expression = pose = None
     if args.params:
         expr, hp = _load_params(args.params, head)
+        check_frame_index("--frame", args.frame, len(expr), args.params)
         expression, pose = expr[args.frame], hp[args.frame]
     path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose)
     print(f"wrote {path} ({f.avatar.count} Gaussians)")
@@ -240,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (GaspInputError, GaspUnavailableError) as exc:
+    except (GaspInputError, GaspUnavailableError, OSError) as exc:  # OSError: e.g. the disk filled up mid-write
         print(f"gasp: error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ import dagster as dg
 
 from assets_defs.partitions import SETTINGS, subjects_partitions
 from gasp_ops.errors import GaspInputError
+from gasp_ops.io.safe_paths import check_key
 
 DEFAULT_JOB = "avatar_fitting_celery"
 #: The daemon and the webserver load the code location ``gasp`` from here; runs submitted under another location
@@ -33,11 +34,14 @@ def _split(name: str, text: str) -> list[str]:
 
 
 def parse_subjects(subjects: str) -> list[str]:
-    """``"036,037"`` -> ``["036", "037"]`` (one-line error naming ``--subjects`` on empty/repeated/'|' ids)."""
+    """``"036,037"`` -> ``["036", "037"]`` (one-line error naming ``--subjects`` on empty/repeated ids and on ids
+    that are not keys: ``gasp_ops.io.safe_paths.KEY_PATTERN``, so no '|', '/' or '..' reaches a partition)."""
     subject_list = _split("--subjects", subjects)
     bad = [s for s in subject_list if "|" in s]
     if bad:
         raise GaspInputError("--subjects", f"subject ids may not contain '|': {bad}")
+    for s in subject_list:
+        check_key("--subjects", s)
     return subject_list
 
 

@@ -138,6 +138,9 @@ class NersembleSubject:
         p = self.background_path(serial)
         if not p.is_file():
             return None
+        from gasp_ops.io.image_limits import check_image_pixels
+
+        check_image_pixels(p)  # header only: refuse image bombs before decoding
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise GaspInputError(str(p), "not a readable image")

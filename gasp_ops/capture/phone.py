@@ -38,12 +38,23 @@ def load_capture(path: str | os.PathLike, frame_step: int = 1, max_frames: int =
     if not path.is_file():
         raise GaspInputError(str(path), "file not found")
     if path.suffix.lower() in IMAGE_SUFFIXES:
+        from gasp_ops.io.image_limits import check_image_pixels
+
+        check_image_pixels(path)  # header only: refuse image bombs before decoding
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise GaspInputError(str(path), "not a readable image")
         frames = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)[None]
     else:
-        frames = read_video(path)[::max(1, int(frame_step))][:max_frames]
+        from gasp_ops.capture.video import video_info
+        from gasp_ops.io.image_limits import check_frame_pixels
+
+        count, width, height = video_info(path)
+        check_frame_pixels(str(path), width, height)
+        step = max(1, int(frame_step))
+        # Decode only the frames kept (a long video would not fit in memory); count 0 = not in the header.
+        frames = read_video(path, range(0, min(count, step * max_frames), step) if count else None)
+        frames = frames[::1 if count else step][:max_frames]
     H, W = frames.shape[1:3]
     s = min(1.0, max_side / max(H, W))
     if s < 1:

@@ -69,8 +69,11 @@ def export_avatar_ply(path, avatar, head, identity: torch.Tensor, expression: to
                       pose=None) -> Path:
     """Pose ``avatar`` with the head model (identity [n_id], expression [n_expr] or neutral, ``HeadPose`` batch 1
     or rest) and write that frame as a PLY."""
+    from gasp_ops.plausible import check_3dmm_ranges, check_avatar_ranges
     from gasp_ops.runtime.posing import FastPoser
 
+    check_avatar_ranges(avatar)
+    check_3dmm_ranges("export", expression, pose, identity)
     with torch.no_grad():
         dev = head.template.device
         e = torch.zeros(1, head.n_expression, device=dev) if expression is None else expression.reshape(1, -1).to(dev)

@@ -35,7 +35,12 @@ def head_orbit(head, azimuths_deg, elevation_deg: float, image_size: int, fov_de
 def render_frames(avatar, head, identity: torch.Tensor, expressions: torch.Tensor, poses: HeadPose | None,
                   cameras: Cameras, background=(1.0, 1.0, 1.0), chunk: int = 8, device=None) -> np.ndarray:
     """uint8 frames [T, H, W, 3]: frame t = the avatar with expression t [T, E] and pose t (``HeadPose`` batch T,
-    or None = rest) seen by camera t (``cameras`` with T entries, or 1 shared), over ``background`` (RGB)."""
+    or None = rest) seen by camera t (``cameras`` with T entries, or 1 shared), over ``background`` (RGB).
+    The avatar and the parameters are range-checked first (``gasp_ops.plausible``)."""
+    from gasp_ops.plausible import check_3dmm_ranges, check_avatar_ranges
+
+    check_avatar_ranges(avatar)
+    check_3dmm_ranges("render", expressions, poses, identity)
     dev = torch.device(device) if device is not None else head.template.device
     head = head.to(dev)
     T = expressions.shape[0]

@@ -135,9 +135,18 @@ def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | No
            image_size: int | None = None, device=None, subject: str = "", consent: str = "unknown",
            owner: str = "", fp16: bool = False, log: Callable[[str], None] | None = None,
            progress: bool = True) -> dict:
-    """Photo / video / frames folder -> avatar file and figures in ``out_dir`` (see ``write_fit_outputs``)."""
+    """Photo / video / frames folder -> avatar file and figures in ``out_dir`` (see ``write_fit_outputs``).
+
+    The whole result (preprocessed frames included) is written as one unit: ``out_dir`` is locked (a second enrol
+    into it fails at once), everything goes to a staging folder beside it, which replaces ``out_dir`` only when
+    complete; an error or a kill leaves the previous ``out_dir`` as it was."""
+    from gasp_ops.io.staged_dir import retarget, staged_directory
+
     out = Path(out_dir)
-    inputs = load_inputs(source, head, out / "preprocessed", setting=setting, image_size=image_size, log=log)
-    result = fit_avatar(prior, head, inputs, config, device=device, log=log, progress=progress)
-    return write_fit_outputs(out, result, head.to("cpu"), inputs, subject=subject, consent=consent, owner=owner,
-                             fp16=fp16)
+    with staged_directory(out) as stage:
+        inputs = load_inputs(source, head, stage / "preprocessed", setting=setting, image_size=image_size, log=log)
+        inputs.source = inputs.source.replace(str(stage), str(out))  # where the frames will be, for provenance
+        result = fit_avatar(prior, head, inputs, config, device=device, log=log, progress=progress)
+        written = write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject, consent=consent,
+                                    owner=owner, fp16=fp16)
+    return retarget(written, stage, out)

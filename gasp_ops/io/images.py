@@ -50,9 +50,10 @@ def load_png(path: str | os.PathLike) -> np.ndarray:
 
     from gasp_ops.errors import GaspInputError
 
+    from gasp_ops.io.image_limits import check_image_pixels
+
     path = Path(path)
-    if not path.is_file():
-        raise GaspInputError(str(path), "file not found")
+    check_image_pixels(path)  # header only: refuse image bombs before decoding
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise GaspInputError(str(path), "not a readable PNG")

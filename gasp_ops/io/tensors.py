@@ -36,4 +36,10 @@ def load_tensors(path: str | os.PathLike, device: str = "cpu") -> tuple[dict[str
             raw = (fh.metadata() or {}).get("json", "{}")
     except (SafetensorError, OSError, ValueError) as exc:
         raise GaspInputError(str(path), f"not a readable safetensors file ({str(exc).splitlines()[0]})") from None
-    return tensors, json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise GaspInputError(str(path), f"metadata 'json' is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise GaspInputError(str(path), f"metadata 'json' must be a JSON object, got {type(meta).__name__}")
+    return tensors, meta
