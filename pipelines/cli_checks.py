@@ -36,16 +36,25 @@ def head_inputs(args) -> list:
     return [getattr(args, k, None) for k in ("flame_model", "flame_uv", "flame_masks", "flame_landmarks")]
 
 
+#: Numeric columns of a frame table (``gasp_ops.capture.frame_table``) and their widths (None: the head model's).
+FRAME_TABLE_NUMBERS = {"K": 9, "world_to_cam": 16, "rotation": 3, "translation": 3, "neck": 3, "jaw": 3, "eyes": 6,
+                       "expression": None, "identity": None, "width": 1, "height": 1, "frame": 1}
+
+
 def _table_cameras(source: Path) -> int:
+    """Check a frames folder's table (present, rows, numeric columns of the right widths); its camera count."""
+    from gasp_ops.io.table_columns import float_column, require_columns, require_rows
     from gasp_ops.io.tables import read_parquet
 
     table = source / "frames.parquet" if source.is_dir() else source
     if not table.is_file():
         raise GaspInputError(str(source), "no frames.parquet in this folder (preprocess the capture first)")
     t = read_parquet(table)
-    if len(t) == 0:
-        raise GaspInputError(str(table), "the frame table has no rows")
-    return int(t["camera"].astype(str).nunique()) if "camera" in t else 1
+    require_rows(t, str(table))
+    require_columns(t, str(table), ["camera", "image_path", "matte_path", *FRAME_TABLE_NUMBERS])
+    for column, width in FRAME_TABLE_NUMBERS.items():
+        float_column(t, column, str(table), width)
+    return int(t["camera"].astype(str).nunique())
 
 
 def check_enroll_source(source, setting: str | None) -> int:

@@ -194,3 +194,20 @@ def test_subprocess_error_is_one_line_without_traceback(files, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert_one_line_error(r.returncode, r.stderr, "--out", "writes a .ply")
     assert _digest(files["avatar"]) == before
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda t: t.drop(columns=["K"]), "K: column missing"),
+    (lambda t: t.assign(expression=[[0.0] * (1 + i % 2) for i in range(len(t))]), "expression: ragged column"),
+    (lambda t: t.assign(world_to_cam=["identity"] * len(t)), "world_to_cam: row 0 holds a non-numeric value"),
+    (lambda t: t.iloc[:0], "the table has no rows"),
+])
+def test_enroll_frame_table_problems_fail_fast(files, capsys, tmp_path, change, needle):
+    from gasp_ops.io.tables import read_parquet, write_parquet
+
+    bad = tmp_path / "bad_frames"
+    bad.mkdir()
+    write_parquet(bad / "frames.parquet", change(read_parquet(files["frames"] / "frames.parquet")))
+    code, err, secs = gasp(capsys, "enroll", bad, "--out", tmp_path / "out", "--prior", files["prior"])
+    assert_one_line_error(code, err, str(bad / "frames.parquet"), needle)
+    assert secs < FAST_S
