@@ -9,7 +9,7 @@ the user placed there (NeRSemble v2 layout).
 import dagster as dg
 
 from assets_defs.metadata import image_metadata
-from assets_defs.partitions import subjects_partitions
+from assets_defs.partitions import register_subjects, subjects_partitions
 from assets_defs.resources import DataRoot, HeadModelResource, PipelinePreset
 from gasp_ops.capture.matting import BACKENDS
 from gasp_ops.capture.nersemble import NersembleSubject
@@ -133,8 +133,7 @@ def embedded_capture_subject(context: dg.AssetExecutionContext, config: Embedded
     can run it; also registers the ``real_proxy`` partition of ``subjects`` for the per-subject assets."""
     root = data_root.path("nersemble", "x").parent
     written = _write_real_proxy(root, head_model.build(), config.cameras, config.num_frames, config.image_size)
-    if not context.instance.has_dynamic_partition(subjects_partitions.name, REAL_PROXY):
-        context.instance.add_dynamic_partitions(subjects_partitions.name, [REAL_PROXY])
+    register_subjects(context.instance, [REAL_PROXY])
     return dg.MaterializeResult(metadata={**_subject_metadata(NersembleSubject.open(root, REAL_PROXY_ID)),
                                           "num_frames": written.num_frames, "image_size": config.image_size})
 
@@ -210,8 +209,7 @@ def embedded_benchmark_frames(context: dg.AssetExecutionContext, config: Benchma
     write_nersemble_v2_subject(root, BENCHMARK_SUBJECT_ID, head=head, rig=rig, image_size=config.image_size,
                                num_frames=config.num_frames, supersample=1, identity_index=config.identity_index)
     key = str(BENCHMARK_SUBJECT_ID)
-    if not context.instance.has_dynamic_partition(subjects_partitions.name, key):
-        context.instance.add_dynamic_partitions(subjects_partitions.name, [key])
+    register_subjects(context.instance, [key])
     report = read_benchmark_subject(root, BENCHMARK_SUBJECT_ID, data_root.path(p.name, "capture", "x").parent, head)
     for e in report.errors:
         context.log.warning(e)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets_defs.partitions import SETTINGS, subjects_partitions
+from assets_defs.partitions import SETTINGS, register_subjects
 from gasp_ops.errors import GaspInputError
 from gasp_ops.io.safe_paths import check_key
 
@@ -77,9 +77,7 @@ def submit_backfill(subjects: str, settings: str, job: str = DEFAULT_JOB, tags: 
     cmd = backfill_command(job, keys, tags)
     subject_list = parse_subjects(subjects)
     with dg.DagsterInstance.get() as instance:
-        new = [s for s in subject_list if not instance.has_dynamic_partition(subjects_partitions.name, s)]
-        if new:
-            instance.add_dynamic_partitions(subjects_partitions.name, new)
+        new = register_subjects(instance, subject_list)
         print(f"gasp backfill: {len(keys)} partitions of {job} ({len(new)} new subjects) on instance "
               f"{instance.root_directory}", flush=True)
     return subprocess.call(cmd)
