@@ -26,7 +26,10 @@ class AvatarFitConfig(dg.Config):
     """ablation: full | no_prior | no_regulariser | no_stage1 | no_stage2 | no_stage3 (GASP Tab. 3).
     steps_*: override the preset's stage lengths (paper 500 / 500 / 100). image_size: resize frames (longer side).
     sequence / camera: restrict the frames (default: all sequences, the most frontal camera).
-    consent / owner: likeness metadata written into the avatar file. fp16: half-size avatar file."""
+    consent / owner: likeness metadata written into the avatar file. fp16: half-size avatar file.
+    mode: enrolment mode (``gasp_ops.encoder.modes``): instant (encoder only, no optimisation) | fast (encoder code +
+    a quarter of each stage's steps) | full (encoder code + the full fit); None = the fit from the mean code.
+    encoder_path: the encoder file a mode needs (default data_root/<preset>/encoder/encoder.safetensors)."""
 
     ablation: str = "full"
     steps_inversion: Optional[int] = None
@@ -40,6 +43,8 @@ class AvatarFitConfig(dg.Config):
     owner: str = ""
     fp16: bool = False
     seed: int = 0
+    mode: Optional[str] = None
+    encoder_path: Optional[str] = None
 
 
 def avatar_dir(data_root: DataRoot, preset_name: str, subject: str, setting: str) -> Path:
@@ -72,7 +77,8 @@ def _keys(context) -> tuple[str, str]:
 def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: PipelinePreset,
                 compute: ComputeDevice, head_model: HeadModelResource, subject: str, setting: str) -> dict:
     """Fit ``subject`` in ``setting`` with the trained prior and write the avatar folder; returns metadata."""
-    from gasp_ops.fitting import default_fit_config, fit_avatar, from_frame_table
+    from gasp_ops.encoder.modes import fit_with_mode
+    from gasp_ops.fitting import default_fit_config, from_frame_table
     from gasp_ops.fitting.report import write_fit_outputs
     from gasp_ops.io.staged_dir import retarget, staged_directory
     from gasp_ops.prior.checkpoint import PRIOR_NAME, load_prior
@@ -88,10 +94,15 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         device = compute.torch_device()
         head = head_model.build().to(device)
         prior, prior_meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
+        encoder = None
+        if config.mode is not None:
+            from gasp_ops.encoder.checkpoint import ENCODER_NAME, load_encoder
+
+            encoder, _ = load_encoder(config.encoder_path or data_root.path(p.name, "encoder", ENCODER_NAME), device)
         # Without the prior, bind as many Gaussians as the prior has (same representation, no learned prior).
-        result = fit_avatar(prior if cfg.use_prior else None, head, inputs, cfg, device=device,
-                            log=context.log.info, progress=True,
-                            uv_resolution=int(prior_meta["config"]["uv_resolution"]))
+        result = fit_with_mode(prior if cfg.use_prior else None, head, inputs, cfg, mode=config.mode,
+                               encoder=encoder, device=device, log=context.log.info, progress=True,
+                               uv_resolution=int(prior_meta["config"]["uv_resolution"]))
         folder = avatar_dir(data_root, p.name, subject, setting)
         with staged_directory(folder) as stage:  # one unit: a kill leaves the previous fit's folder intact
             out = retarget(write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject,
@@ -102,7 +113,8 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
     rec = out["record"]
     metadata = {
         "subject": subject, "frames": len(inputs), "gaussians": result.avatar.count, "setting": setting,
-        "ablation": config.ablation, "stage_seconds": dg.MetadataValue.json(rec["seconds"]),
+        "ablation": config.ablation, "mode": config.mode or "mean-code fit",
+        "stage_seconds": dg.MetadataValue.json(rec["seconds"]),
         "final": dg.MetadataValue.json(rec["final"]), "avatar_file": dg.MetadataValue.path(str(out["avatar"])),
         "avatar_file_mb": round(out["avatar"].stat().st_size / 1e6, 3), "lpips": result.lpips,
     }

@@ -4,6 +4,8 @@
   gasp preview --out sheet.png [--preset tiny]    render the head-model contact sheet (no Dagster needed)
   gasp head-info [--head procedural]              vertex/face counts and Gaussians per UV resolution
   gasp enroll INPUT --out DIR [--prior P]         photo / video / frames folder -> avatar file (+ figures)
+  gasp enroll INPUT --out DIR --mode instant|fast|full [--encoder E]   encoder code (+ a short / full fit)
+  gasp train-encoder --prior P --dataset D --out DIR   identity encoder for a prior (pipelines/cli_encoder.py)
   gasp render AVATAR --out X.mp4|DIR [--params F] turntable (default) or re-enactment from 3DMM parameters
   gasp export-ply AVATAR --out frame.ply          a posed frame as a standard 3DGS PLY
   gasp backfill --subjects 036,037 --settings monocular,single_image   one run per subject|setting
@@ -78,6 +80,7 @@ def cmd_enroll(args) -> int:
     from gasp_ops.fitting.config import default_fit_config
     from gasp_ops.fitting.report import default_prior_path, enroll
     from gasp_ops.prior.checkpoint import load_prior
+    from pipelines.cli_encoder import load_mode_encoder
     from pipelines.cli_checks import check_enroll
 
     check_enroll(args, args.prior or default_prior_path(args.preset))
@@ -94,7 +97,8 @@ def cmd_enroll(args) -> int:
         prior, _ = load_prior(prior_path, head, device)
     out = enroll(args.input, args.out, head.to(device), prior, config, setting=args.setting,
                  image_size=args.image_size, device=device, subject=args.subject, consent=args.consent,
-                 owner=args.owner, fp16=args.fp16, log=print, progress=True)
+                 owner=args.owner, fp16=args.fp16, log=print, progress=True, mode=args.mode,
+                 encoder=load_mode_encoder(args, device))
     print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
           f"{out['input_vs_render']}, {out['turntable_strip']}")
     return 0
@@ -162,8 +166,11 @@ def cmd_backfill(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pipelines.cli_encoder import add_mode_args, register as register_encoder
+
     parser = argparse.ArgumentParser(prog="gasp", description="GASP: Gaussian Avatars with Synthetic Priors")
     sub = parser.add_subparsers(dest="command", required=True)
+    register_encoder(sub)
     p = sub.add_parser("run", help="materialise a Dagster job in-process")
     p.add_argument("--job", default="gasp_main")
     p.add_argument("--preset", default="tiny")
@@ -198,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16", action="store_true", help="store the Gaussians in float16 (half the size)")
     p.add_argument("--device", default="auto")
     _head_args(p)
+    add_mode_args(p)
     p.set_defaults(func=cmd_enroll)
     p = sub.add_parser("render", help="render an avatar file: turntable, or re-enactment from 3DMM parameters")
     p.add_argument("avatar")

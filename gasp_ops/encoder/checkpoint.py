@@ -39,9 +39,10 @@ def file_sha256(path) -> str:
 
 
 def prior_fingerprint(prior) -> str:
-    """SHA-256 over a prior's state dict (sorted names; float32 on the CPU): identifies the codes an encoder targets."""
+    """SHA-256 over a prior's state dict (sorted names, floating tensors rounded to float16 on the CPU, so a prior
+    and its fp16 copy share it): identifies the codes an encoder targets."""
     state = prior.state_dict()
-    return tensors_sha256(*(state[k].detach().float().cpu() if state[k].is_floating_point() else state[k].cpu()
+    return tensors_sha256(*(state[k].detach().cpu().half() if state[k].is_floating_point() else state[k].cpu()
                             for k in sorted(state)))
 
 

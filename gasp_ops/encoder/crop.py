@@ -1,12 +1,14 @@
 """The encoder's input: one square head crop per frame, defined the same way for training and for enrolment.
 
-Definition (``head_crops``): pose the head model with the frame's identity, expression and pose; project its 68
-landmarks (``HeadModel.landmarks``) with the frame's camera (OpenCV pinhole); take their 2D bounding box; the crop
-is the square of side ``crop_scale x max(box width, box height)`` centred ``crop_lift x side`` above the box centre.
-Its pixels are resampled (bilinear, ``align_corners=False``, outside the image = 0) on a grid ``ss`` times finer
-than the output and area-averaged by ``ss`` (anti-aliasing; ``ss = ceil(side / crop_size)``, at most 4, chosen per
-frame so a frame's crop never depends on the rest of its batch). Channels: premultiplied colour (image x matte, so
-the background is black) and the matte: [4, S, S] in [0, 1].
+Definition (``head_crops``): pose the head model with the frame's identity, expression and pose; project the
+vertices of every face outside the ``neck`` region (scalp, face, ears, eyes, mouth: the head itself) with the
+frame's camera (OpenCV pinhole); take their 2D bounding box; the crop is the square of side ``crop_scale x
+max(box width, box height)`` centred ``crop_lift x side`` above the box centre (the margin holds hair volume).
+Seen from any side the head sits in the middle (a box of the 68 face landmarks would leave the back of the head out
+of profile views). Its pixels are resampled (bilinear, ``align_corners=False``, outside the image = 0) on a grid
+``ss`` times finer than the output and area-averaged by ``ss`` (anti-aliasing; ``ss = ceil(side / crop_size)``, at
+most 4, chosen per frame so a frame's crop never depends on the rest of its batch). Channels: premultiplied colour
+(image x matte, so the background is black) and the matte: [4, S, S] in [0, 1].
 
 Training (``view_crops``) takes synthetic renders with their ground-truth 3DMM parameters, camera and alpha;
 enrolment (``input_crops``) takes the preprocessed photo/video frames (``gasp_ops.capture``: tracked 3DMM
@@ -33,8 +35,17 @@ def project_per_frame(points: torch.Tensor, cameras: Cameras) -> torch.Tensor:
     return uv[..., :2] / uv[..., 2:3].clamp_min(1e-6)
 
 
-def landmark_boxes(pixels: torch.Tensor, crop_scale: float, crop_lift: float) -> torch.Tensor:
-    """Landmark pixels [B, L, 2] -> crop boxes [B, 3] = (centre x, centre y, side) in pixels."""
+def head_vertex_ids(head: HeadModel) -> torch.Tensor:
+    """Indices [K] of the vertices of every face outside the ``neck`` region (the head's own surface)."""
+    from gasp_ops.headmodel.topology import REGIONS
+
+    topo = head.topology
+    keep = topo.face_regions != REGIONS.index("neck")
+    return torch.unique(topo.faces[keep].reshape(-1))
+
+
+def point_boxes(pixels: torch.Tensor, crop_scale: float, crop_lift: float) -> torch.Tensor:
+    """Projected points [B, K, 2] -> crop boxes [B, 3] = (centre x, centre y, side) in pixels."""
     lo, hi = pixels.min(1).values, pixels.max(1).values
     side = crop_scale * (hi - lo).max(-1).values.clamp_min(1.0)
     centre = 0.5 * (lo + hi)
@@ -81,8 +92,9 @@ def head_crops(head: HeadModel, identity: torch.Tensor, expression: torch.Tensor
     with torch.no_grad():
         dev = head.template.device
         verts = head(identity.float().to(dev), expression.float().to(dev), pose.to(dev))
-        pixels = project_per_frame(head.landmarks(verts), cameras.to(dev))
-    boxes = jitter_boxes(landmark_boxes(pixels, crop_scale, crop_lift), jitter)
+        ids = head_vertex_ids(head).to(dev)
+        pixels = project_per_frame(verts[:, ids], cameras.to(dev))
+    boxes = jitter_boxes(point_boxes(pixels, crop_scale, crop_lift), jitter)
     return crop_boxes(rgb, alpha, boxes.to(rgb.device), crop_size)
 
 
@@ -118,5 +130,5 @@ def spread_frames(n: int, k: int) -> list[int]:
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
 
-__all__ = ["head_crops", "config_crops", "view_crops", "input_crops", "crop_boxes", "landmark_boxes",
+__all__ = ["head_crops", "config_crops", "view_crops", "input_crops", "crop_boxes", "point_boxes", "head_vertex_ids",
            "jitter_boxes", "project_per_frame", "spread_frames", "MAX_SUPERSAMPLE"]

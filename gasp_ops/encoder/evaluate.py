@@ -10,7 +10,7 @@ import torch
 
 from gasp_ops.encoder.crop import spread_frames, view_crops
 from gasp_ops.encoder.model import IdentityEncoder
-from gasp_ops.encoder.train import views_by_subject
+from gasp_ops.encoder.subjects import views_by_subject
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.prior.dataset_batches import PriorViews
 

@@ -28,9 +28,12 @@ from gasp_ops.avatar import pose_attributes
 from gasp_ops.encoder.checkpoint import prior_fingerprint
 from gasp_ops.encoder.config import EncoderConfig
 from gasp_ops.encoder.crop import view_crops
+from gasp_ops.encoder.evaluate import code_errors
+from gasp_ops.encoder.subjects import split_subjects, views_by_subject
 from gasp_ops.encoder.model import IdentityEncoder
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.io.tensors import load_tensors, save_tensors
 from gasp_ops.prior.checkpoint import load_checkpoint, save_checkpoint
 from gasp_ops.prior.dataset_batches import BatchSchedule, PriorViews
 from gasp_ops.prior.history import record_terms
@@ -38,6 +41,7 @@ from gasp_ops.render.render import render
 from gasp_ops.seeding import generator
 
 CHECKPOINT_NAME = "encoder_checkpoint.safetensors"
+BEST_NAME = "encoder_best_state.safetensors"
 LOGGED = ("total", "code", "render", "lr")
 #: The checkpoint's "model" tag (the checkpoint format is the prior's, ``gasp_ops.prior.checkpoint``).
 CHECKPOINT_TAG = "gasp_encoder"
@@ -58,25 +62,6 @@ class EncoderTrainResult:
     stopped_early: bool = False
     checkpoint: Path | None = None
     extra: dict = field(default_factory=dict)
-
-
-def split_subjects(num_subjects: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """(train, val) identity indices: a seeded permutation; val gets round(J x val_fraction) (>= 1 when the
-    fraction is > 0 and J >= 2), train keeps at least one."""
-    perm = torch.randperm(num_subjects, generator=generator(seed, "encoder-split")).tolist()
-    n_val = round(num_subjects * val_fraction)
-    if val_fraction > 0 and num_subjects >= 2:
-        n_val = max(n_val, 1)
-    n_val = min(n_val, num_subjects - 1)
-    return sorted(perm[n_val:]), sorted(perm[:n_val])
-
-
-def views_by_subject(views: PriorViews) -> list[torch.Tensor]:
-    """For every subject j, its view indices [M_j] (in view order)."""
-    subject = views.subject.cpu()
-    order = torch.argsort(subject * (int(views.view_index.max()) + 1) + views.view_index.cpu())
-    counts = torch.bincount(subject, minlength=views.num_subjects).tolist()
-    return list(torch.split(order, counts))
 
 
 def learning_rate(config: EncoderConfig, step: int) -> float:
@@ -162,6 +147,9 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
 
     prior: trained ``GaussianPrior`` (not modified); views: its training views (subject j = the prior's code j);
     head: the head model of the views. stop_at: stop after that many completed steps (as if interrupted).
+    With ``config.val_every`` the held-out error is tracked (``history["val"]``) and, with ``keep_best``, the
+    returned model has the weights of its lowest value (kept in ``out_dir/encoder_best_state.safetensors`` too, so a
+    resumed run keeps them).
     """
     config = config.validate()
     log = log or (lambda msg: None)
@@ -175,13 +163,18 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
     model.prior_fingerprint = prior_fingerprint(prior)
     model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    history: dict = {"step": [], **{k: [] for k in LOGGED}}
+    history: dict = {"step": [], **{k: [] for k in LOGGED}, "val": {"step": [], "code_nmse": []}}
     start = 0
     ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+    best_path = Path(out_dir) / BEST_NAME if out_dir is not None else None
+    best = None  # (held-out error, step, state dict on the CPU)
     if resume and ckpt is not None and ckpt.is_file():
         start, history, _, meta = load_checkpoint(ckpt, model, opt)
         if meta.get("model") != CHECKPOINT_TAG or meta.get("prior_fingerprint") != model.prior_fingerprint:
             raise GaspInputError(str(ckpt), "not a checkpoint of this encoder run (other model or other prior)")
+        if best_path.is_file():
+            tensors, bmeta = load_tensors(best_path)
+            best = (float(bmeta["val_code_nmse"]), int(bmeta["step"]), tensors)
         log(f"encoder: resumed from {ckpt} at step {start}")
     codes = frozen.codes.detach()
     shapes = views.identity_coeffs.to(dev)
@@ -218,13 +211,25 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
         opt.step()
         done = step + 1
         timed_out = max_seconds is not None and time.perf_counter() - t0 >= max_seconds
-        if done % config.log_every == 0 or done == end or timed_out:
-            record_terms(history, done, LOGGED, [float(loss.detach()), float(code_term.detach()), float(render_term.detach()), lr])
+        last = done == config.steps or timed_out  # (not a ``stop_at`` interruption: a resumed run logs the same)
+        if done % config.log_every == 0 or last:
+            values = [float(loss.detach()), float(code_term.detach()), float(render_term.detach()), lr]
+            record_terms(history, done, LOGGED, values)
             if bar is not None:
-                bar.set_postfix(code=f"{float(code_term):.4f}")
+                bar.set_postfix(code=f"{values[1]:.4f}")
+        if val_s and config.val_every and (done % config.val_every == 0 or last):
+            err = code_errors(model, frozen, views, head, val_s, frames=1, device=dev, max_views=4)["code_nmse"]
+            model.train()
+            history["val"]["step"].append(done)
+            history["val"]["code_nmse"].append(err)
+            if best is None or err < best[0]:
+                state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                best = (err, done, state)
+                if best_path is not None:
+                    save_tensors(best_path, state, {"step": done, "val_code_nmse": err})
         if bar is not None:
             bar.update(1)
-        if ckpt is not None and (done % config.checkpoint_every == 0 or done == end or timed_out):
+        if ckpt is not None and (done % config.checkpoint_every == 0 or last or done == end):
             save_checkpoint(ckpt, model, opt, done, history, {}, extra)
         if timed_out:
             stopped = done < end
@@ -237,7 +242,13 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
+    result_extra = {}
+    if config.keep_best and best is not None:
+        model.load_state_dict({k: v.to(dev) for k, v in best[2].items()})
+        result_extra = {"best_step": best[1], "best_val_code_nmse": best[0]}
+        log(f"encoder: keeping the weights of step {best[1]} (held-out code error {best[0]:.4f})")
     log(f"encoder: {step} steps ({seconds:.1f} s this run), code loss "
         f"{history['code'][-1] if history['code'] else float('nan'):.4f}")
     return EncoderTrainResult(model=model.eval(), history=history, step=step, train_subjects=train_s,
-                              val_subjects=val_s, seconds=seconds, stopped_early=stopped, checkpoint=ckpt)
+                              val_subjects=val_s, seconds=seconds, stopped_early=stopped, checkpoint=ckpt,
+                              extra=result_extra)

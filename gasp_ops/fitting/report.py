@@ -134,8 +134,11 @@ def default_prior_path(preset: str) -> Path:
 def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | None = None,
            image_size: int | None = None, device=None, subject: str = "", consent: str = "unknown",
            owner: str = "", fp16: bool = False, log: Callable[[str], None] | None = None,
-           progress: bool = True) -> dict:
+           progress: bool = True, mode: str | None = None, encoder=None) -> dict:
     """Photo / video / frames folder -> avatar file and figures in ``out_dir`` (see ``write_fit_outputs``).
+
+    mode / encoder: enrolment mode (``gasp_ops.encoder.modes``: instant | fast | full) and its encoder; None = the
+    paper's fit from the mean code.
 
     The whole result (preprocessed frames included) is written as one unit: ``out_dir`` is locked (a second enrol
     into it fails at once), everything goes to a staging folder beside it, which replaces ``out_dir`` only when
@@ -146,7 +149,10 @@ def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | No
     with staged_directory(out) as stage:
         inputs = load_inputs(source, head, stage / "preprocessed", setting=setting, image_size=image_size, log=log)
         inputs.source = inputs.source.replace(str(stage), str(out))  # where the frames will be, for provenance
-        result = fit_avatar(prior, head, inputs, config, device=device, log=log, progress=progress)
+        from gasp_ops.encoder.modes import fit_with_mode
+
+        result = fit_with_mode(prior, head, inputs, config, mode=mode, encoder=encoder, device=device, log=log,
+                               progress=progress)
         written = write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject, consent=consent,
                                     owner=owner, fp16=fp16)
     return retarget(written, stage, out)

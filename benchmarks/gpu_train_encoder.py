@@ -1,0 +1,152 @@
+"""Train the identity encoder (issue 17) for a trained prior on one GPU, time-boxed, and write what ships.
+
+    python3 benchmarks/gpu_train_encoder.py --prior PRIOR.safetensors --dataset DATASET_DIR --out $OUT --seconds 240
+
+PRIOR: a prior file (``gasp_ops.prior.run``; an fp16 copy works too). DATASET_DIR: the synthetic dataset folder it
+was trained on (identities.parquet, views.parquet, images); its codes index the first ``n_subjects`` identities in
+``PriorViews.from_synthetic`` order, with the prior's image size. Steps: a short calibration (two throw-away runs,
+5 and 25 steps) measures the step time, then ``steps = 0.9 x seconds / step time`` (the cosine schedule ends on
+time; ``max_seconds`` stops it anyway at ``--seconds``). Held-out: 5 % of the identities (every view), never
+trained on. Outputs in --out: encoder.safetensors (fp16, <= 16 MB), encoder_summary.json (held-out code errors
+single-frame and pooled, training-identity error, novel-view PSNR with the predicted / the prior's own / the mean
+code, train and held-out curves, timings, SHA-256), encoder_curves.png, gpu_train_encoder.json (this script's
+record: device, calibration, latency of one photo -> code -> decoded avatar). Checkpoints stay in --work.
+``--set key=value`` overrides ``EncoderConfig`` fields (values JSON), e.g. ``--set render_weight=0.1``.
+CPU smoke run: ``--device cpu --preset tiny --seconds 20``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+
+def _load_gsplat(folder):
+    if folder:
+        sys.path.insert(0, folder)
+        import gsplat_cuda  # noqa: F401
+
+        sys.modules["gsplat.csrc"] = gsplat_cuda
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def calibrate(prior, views, config, head, device) -> dict:
+    """Seconds per training step (incl. its data work), from a 25-step throw-away run after a 5-step warm-up."""
+    from gasp_ops.encoder.train import train_encoder
+
+    probe = config.replace(val_every=0, keep_best=False, steps=10**6)
+    train_encoder(prior, views, probe, head, None, device=device, stop_at=5)
+    t0 = time.perf_counter()
+    train_encoder(prior, views, probe, head, None, device=device, stop_at=25)
+    _sync(device)
+    per = (time.perf_counter() - t0) / 25
+    return {"seconds_per_step": per}
+
+
+@torch.no_grad()
+def instant_latency(model, prior, views, head, device, repeats: int = 20) -> dict:
+    """Median seconds of crop + encoder (1 frame) and of decoding the code into an avatar (one held-out view)."""
+    from gasp_ops.encoder.crop import view_crops
+
+    idx = torch.tensor([int(views.heldout_indices()[0]) if len(views.heldout_indices()) else 0])
+    shape = views.identity_coeffs[views.subject[idx].cpu()].to(device)
+    enc, dec = [], []
+    for _ in range(repeats + 3):
+        _sync(device)
+        t0 = time.perf_counter()
+        code = model.encode(view_crops(views, idx, head, model.config, device), shape[0])
+        _sync(device)
+        t1 = time.perf_counter()
+        prior.avatar(code=code).to("cpu")
+        _sync(device)
+        enc.append(t1 - t0)
+        dec.append(time.perf_counter() - t1)
+    enc, dec = sorted(enc[3:]), sorted(dec[3:])
+    return {"crop_and_encode_s": enc[len(enc) // 2], "decode_to_cpu_avatar_s": dec[len(dec) // 2]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prior", required=True)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
+    ap.add_argument("--work", default="/tmp/gasp_encoder_work", help="checkpoints (resumable; not copied to --out)")
+    ap.add_argument("--seconds", type=float, default=240.0, help="training time budget")
+    ap.add_argument("--preset", default="paper", choices=("paper", "tiny"))
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so (as the other scripts)")
+    ap.add_argument("--set", action="append", default=[], help="EncoderConfig field=value (value JSON)")
+    ap.add_argument("--fresh", action="store_true", help="delete --work's checkpoint first")
+    args = ap.parse_args()
+
+    from gasp_ops.encoder.config import default_encoder_config
+    from gasp_ops.encoder.run import evaluation_report, open_prior_views, write_encoder_outputs
+    from gasp_ops.encoder.train import train_encoder
+    from gasp_ops.headmodel.procedural import ProceduralHead
+    from gasp_ops.prior.checkpoint import load_prior
+
+    _load_gsplat(args.gsplat_so)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    out, work = Path(args.out), Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
+    record: dict = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+                    or "cpu", "torch": torch.__version__, "argv": sys.argv[1:]}
+    t0 = time.perf_counter()
+    head = ProceduralHead().to(device)
+    prior, meta = load_prior(args.prior, head, device)
+    views = open_prior_views(meta, args.dataset, args.prior)
+    if device.type == "cuda":
+        views = views.to(device)
+    record["load_seconds"] = time.perf_counter() - t0
+    print(f"loaded {views.num_subjects} identities, {len(views)} views at {views.image_size[0]} px in "
+          f"{record['load_seconds']:.1f} s", flush=True)
+    config = default_encoder_config(args.preset, **overrides)
+    record["calibration"] = calibrate(prior, views, config, head, device)
+    steps = max(10, int(0.9 * args.seconds / record["calibration"]["seconds_per_step"]))
+    config = config.replace(steps=steps, checkpoint_every=max(steps // 4, 1))
+    record["steps_planned"] = steps
+    print(f"calibration: {record['calibration']['seconds_per_step'] * 1000:.1f} ms/step -> {steps} steps", flush=True)
+    result = train_encoder(prior, views, config, head, work, device=device, log=lambda m: print(m, flush=True),
+                           max_seconds=args.seconds, progress=False)
+    t1 = time.perf_counter()
+    report = evaluation_report(result, prior, views, head, device)
+    record["eval_seconds"] = time.perf_counter() - t1
+    record["latency"] = instant_latency(result.model, prior, views, head, device)
+    summary = write_encoder_outputs(work, result, report, prior_path=args.prior, dataset_root=args.dataset,
+                                    extra={"device": record["device"]})
+    for name in ("encoder.safetensors", "encoder_summary.json", "encoder_curves.png"):
+        shutil.copyfile(work / name, out / name)
+    record.update({k: summary[k] for k in ("steps", "stopped_early", "train_seconds_this_run", "parameters",
+                                           "encoder_sha256", "encoder_bytes", "prior_sha256", "report")})
+    record.update({k: summary[k] for k in ("best_step", "best_val_code_nmse") if k in summary})
+    (out / "gpu_train_encoder.json").write_text(json.dumps(record, indent=1, default=str))
+    print(json.dumps(record, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Time-vs-quality curve of enrolment (issue 17): novel-view PSNR / SSIM / ID-SIM against wall time and steps, from
+the encoder's code (0 steps = instant mode) and from the mean init, single image and monocular (Tab. 1 protocol,
+``evaluation.time_quality``).
+
+    # GPU (the lead): the real_proxy subjects' preprocessed frame tables, the shipped prior and encoder
+    python3 benchmarks/time_vs_quality.py --prior PRIOR.safetensors --encoder ENCODER.safetensors \
+        --frames data/paper/capture/900/frames.parquet --frames data/paper/capture/901/frames.parquet \
+        --steps 0,50,100,300,1100 --image-size 256 --device cuda --tag h200 --out results
+    # CPU, tiny preset (a tiny prior / encoder, 64 px, small budgets)
+    python3 benchmarks/time_vs_quality.py --prior P --encoder E --frames F --preset tiny --steps 0,8,32 \
+        --image-size 64 --device cpu --tag cpu_tiny --out results
+
+Writes results/time_vs_quality_<tag>.parquet (per frame and metric, with init, steps, seconds, device),
+results/time_vs_quality_<tag>.md (means) and results/time_vs_quality_<tag>.png (the curve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prior", required=True)
+    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--frames", action="append", required=True, help="a subject's frames.parquet (repeatable)")
+    ap.add_argument("--out", default="results")
+    ap.add_argument("--tag", default=None, help="file-name tag (default: the device type)")
+    ap.add_argument("--preset", default="paper", help="base FitConfig (stage proportions, rates): paper | tiny")
+    ap.add_argument("--steps", default="0,50,100,300,1100", help="comma-separated step budgets (0 = no optimisation)")
+    ap.add_argument("--inits", default="encoder,mean")
+    ap.add_argument("--settings", default="single_image,monocular")
+    ap.add_argument("--image-size", type=int, default=256)
+    ap.add_argument("--max-eval-frames", type=int, default=16)
+    ap.add_argument("--max-train-frames", type=int, default=None)
+    ap.add_argument("--metrics", default="psnr,ssim,id_sim")
+    ap.add_argument("--device", default="cuda", help="cuda (falls back to cpu when absent) or cpu")
+    ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from evaluation.time_quality import markdown_table, plot_time_quality, summarise, time_vs_quality
+    from gasp_ops.encoder.checkpoint import load_encoder
+    from gasp_ops.fitting.config import default_fit_config
+    from gasp_ops.headmodel.procedural import ProceduralHead
+    from gasp_ops.io.atomic import write_text_atomic
+    from gasp_ops.io.tables import write_parquet
+    from gasp_ops.prior.checkpoint import load_prior
+
+    if args.gsplat_so:
+        sys.path.insert(0, args.gsplat_so)
+        import gsplat_cuda  # noqa: F401
+
+        sys.modules["gsplat.csrc"] = gsplat_cuda
+    device = torch.device(args.device if (args.device != "cuda" or torch.cuda.is_available()) else "cpu")
+    head = ProceduralHead().to(device)
+    prior, _ = load_prior(args.prior, head, device)
+    encoder, _ = load_encoder(args.encoder, device)
+    metrics = [m for m in args.metrics.split(",") if m]
+    embedder = None
+    if "id_sim" in metrics:
+        from evaluation.identity import face_embedder
+
+        embedder = face_embedder()[0]
+    rows = time_vs_quality(args.frames, prior, encoder, head, default_fit_config(args.preset, seed=args.seed),
+                           settings=[s for s in args.settings.split(",") if s],
+                           budgets=[int(s) for s in args.steps.split(",") if s != ""],
+                           inits=[i for i in args.inits.split(",") if i], image_size=args.image_size,
+                           max_eval_frames=args.max_eval_frames, max_train_frames=args.max_train_frames,
+                           metrics=metrics, embedder=embedder, device=device, log=lambda m: print(m, flush=True))
+    tag = args.tag or device.type
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(out / f"time_vs_quality_{tag}.parquet", rows)
+    summary = summarise(rows)
+    write_text_atomic(out / f"time_vs_quality_{tag}.md", markdown_table(summary))
+    plot_time_quality(summary, out / f"time_vs_quality_{tag}.png", metrics)
+    print(markdown_table(summary))
+    print(f"wrote {out}/time_vs_quality_{tag}.parquet / .md / .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The encoder's part of the ``gasp`` command line (issue 17).
+
+  gasp enroll INPUT --out DIR --mode instant|fast|full [--encoder E]   enrolment modes (see gasp_ops.encoder.modes)
+  gasp train-encoder --prior P --dataset D --out DIR [--preset tiny]   train an encoder for a prior (CPU or GPU)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from gasp_ops.errors import GaspInputError
+
+
+def default_encoder_path(preset: str) -> Path:
+    """``$GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors`` (default data root: ``<project>/data``)."""
+    from gasp_ops.encoder.checkpoint import ENCODER_NAME
+
+    root = os.environ.get("GASP_DATA_ROOT") or str(Path(__file__).resolve().parents[1] / "data")
+    return Path(root) / preset / "encoder" / ENCODER_NAME
+
+
+def add_mode_args(p: argparse.ArgumentParser) -> None:
+    """--mode / --encoder / --encoder-sha256 of ``gasp enroll``."""
+    from gasp_ops.encoder.modes import MODES
+
+    p.add_argument("--mode", choices=MODES, help="instant: encoder only (no optimisation); fast: encoder + a quarter "
+                   "of the fit's steps; full: encoder + the full fit. Default: the paper's fit from the mean code")
+    p.add_argument("--encoder", help="encoder file (default: $GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors)")
+    p.add_argument("--encoder-sha256", help="expected SHA-256 of the encoder file (e.g. from its model card)")
+
+
+def load_mode_encoder(args, device):
+    """The encoder a ``--mode`` needs (None without a mode); one-line errors name the file."""
+    if not getattr(args, "mode", None):
+        return None
+    from gasp_ops.encoder.checkpoint import load_encoder
+
+    path = Path(args.encoder) if args.encoder else default_encoder_path(args.preset)
+    if not path.is_file():
+        raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass --encoder)")
+    print(f"loading encoder {path}")
+    return load_encoder(path, device, sha256=args.encoder_sha256)[0]
+
+
+def cmd_train_encoder(args) -> int:
+    from gasp_ops.device import resolve_device
+    from gasp_ops.encoder.config import default_encoder_config
+    from gasp_ops.encoder.run import train_encoder_from_files
+    from gasp_ops.headmodel.factory import build_head_model
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise GaspInputError("--set", f"expected field=value, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise GaspInputError(f"--set {key}", f"value {value!r} is not JSON") from None
+    config = default_encoder_config(args.preset, **overrides)
+    device = resolve_device(args.device)
+    head = build_head_model(args.head).to(device)
+    summary = train_encoder_from_files(args.prior, args.dataset, args.out, config, head, device=device, log=print,
+                                       max_seconds=args.seconds)
+    val = summary["report"].get("val_single", {})
+    print(f"wrote {summary['encoder_path']} ({summary['encoder_bytes'] / 1e6:.2f} MB, sha256 "
+          f"{summary['encoder_sha256']}); held-out code error {val.get('code_nmse', float('nan')):.4f} "
+          f"(mean code {val.get('mean_code_nmse', float('nan')):.4f})")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``train-encoder`` to the ``gasp`` subcommands."""
+    p = sub.add_parser("train-encoder", help="train the identity encoder (photo -> code) for a trained prior")
+    p.add_argument("--prior", required=True, help="trained prior file")
+    p.add_argument("--dataset", required=True, help="the synthetic dataset folder the prior was trained on")
+    p.add_argument("--out", required=True, help="output folder (encoder.safetensors, curves, summary, checkpoint)")
+    p.add_argument("--preset", default="tiny", help="encoder size and schedule: tiny (CPU) or paper")
+    p.add_argument("--seconds", type=float, help="stop after this much training (checkpointed; rerun resumes)")
+    p.add_argument("--set", action="append", default=[], help="EncoderConfig field=value (value JSON)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--head", default="procedural")
+    p.set_defaults(func=cmd_train_encoder)

@@ -1,0 +1,245 @@
+"""Identity encoder (issue 17), CPU, tiny: the shared crop, learning the prior's codes, exact resume, the fp16 file
+and its SHA-256 checks, enrolment modes through fit_with_mode, ``gasp enroll --mode`` and the avatar_fit asset.
+
+The prior here is untrained but made non-trivial (random codes, perturbed decoder): the encoder's job - map crops
+of an identity to that identity's code - is the same for any prior, and fitting quality is covered elsewhere. With
+5 training identities nothing can generalise to a new person, so the learning test scores the training identities
+against predicting the mean code; the held-out figures of the real encoder come from the GPU run.
+"""
+
+import dagster as dg
+import numpy as np
+import pytest
+import torch
+
+from gasp_ops.encoder.checkpoint import load_encoder, prior_fingerprint, save_encoder
+from gasp_ops.encoder.config import EncoderConfig, default_encoder_config
+from gasp_ops.encoder.crop import crop_boxes, input_crops, view_crops
+from gasp_ops.encoder.evaluate import code_errors
+from gasp_ops.encoder.modes import encode_inputs, fit_with_mode, mode_config
+from gasp_ops.encoder.train import train_encoder
+from gasp_ops.errors import GaspInputError
+from gasp_ops.fitting.config import FitConfig, default_fit_config
+from gasp_ops.fitting.fit import fit_avatar
+from gasp_ops.fitting.inputs import FitInputs
+from gasp_ops.io.tensors import load_tensors, save_tensors
+from tests.fitting_fixture import synthetic_prior_views, tiny_prior_config
+
+N_SUBJECTS, N_VIEWS = 6, 6
+
+
+@pytest.fixture(scope="module")
+def views(head):
+    return synthetic_prior_views(head, n_subjects=N_SUBJECTS, n_views=N_VIEWS)
+
+
+@pytest.fixture(scope="module")
+def prior(head, views):
+    from gasp_ops.prior.prior_model import GaussianPrior
+
+    model = GaussianPrior.build(head, tiny_prior_config(), N_SUBJECTS, views.identity_coeffs)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+        model.codes.copy_(0.1 * torch.randn(model.codes.shape, generator=g))
+    return model.eval()
+
+
+def tiny(**changes) -> EncoderConfig:
+    return default_encoder_config("tiny", val_fraction=0.2, **changes)
+
+
+@pytest.fixture(scope="module")
+def trained(prior, views, head):
+    return train_encoder(prior, views, tiny(steps=120), head)
+
+
+def _inputs_of(views, idx) -> FitInputs:
+    """Fitting inputs made of PriorViews views ``idx`` of one subject (straight colour = premultiplied / alpha)."""
+    b = views.gather(torch.as_tensor(idx))
+    a = b.alpha[..., 0]
+    straight = torch.where(a[..., None] > 0, b.rgb / a[..., None].clamp_min(1e-6), torch.zeros_like(b.rgb)).clamp(0, 1)
+    return FitInputs(straight, a, b.cameras, b.expression, b.pose, b.identity[0], [f"v{int(i)}" for i in idx])
+
+
+def test_crop_sampling_convention():
+    # a white square exactly on the box: the crop is white everywhere, with and without supersampling
+    img = torch.zeros(2, 64, 64, 3)
+    img[:, 16:48, 16:48] = 1.0
+    alpha = img[..., 0].clone()
+    out = crop_boxes(img, alpha, torch.tensor([[32.0, 32.0, 32.0], [32.0, 32.0, 32.0]]), 32)  # no supersampling
+    assert out.shape == (2, 4, 32, 32) and torch.allclose(out, torch.ones_like(out))
+    small = crop_boxes(img, alpha, torch.tensor([[32.0, 32.0, 32.0]] * 2), 8)  # supersampled x4, then averaged
+    assert torch.allclose(small, torch.ones_like(small))
+    # a box twice as large: the square fills the middle half, black outside (zero padding past the image)
+    wide = crop_boxes(img, alpha, torch.tensor([[32.0, 32.0, 64.0]] * 2), 16)
+    assert torch.allclose(wide[0, :, 4:12, 4:12], torch.ones(4, 8, 8)) and float(wide[0, :, :3].max()) == 0.0
+
+
+def test_crop_is_the_same_for_training_and_enrolment(head, views):
+    cfg = tiny()
+    idx = [0, 2, 4]  # subject 0
+    train_side = view_crops(views, idx, head, cfg)
+    enrol_side = input_crops(_inputs_of(views, idx), head, cfg)
+    assert train_side.shape == (3, 4, cfg.crop_size, cfg.crop_size)
+    assert float((train_side - enrol_side).abs().max()) < 2.5 / 255  # uint8 premultiplication round trip only
+    a = train_side[:, 3]
+    assert ((a.mean((1, 2)) > 0.2) & (a.mean((1, 2)) < 0.95)).all()  # the head fills the crop, not more
+    ys, xs = torch.meshgrid(torch.arange(cfg.crop_size), torch.arange(cfg.crop_size), indexing="ij")
+    cx = (a * xs).sum((1, 2)) / a.sum((1, 2)) / cfg.crop_size
+    assert ((cx - 0.5).abs() < 0.15).all()  # horizontally centred on the head
+
+
+def test_encoder_learns_the_codes(prior, views, head, trained):
+    code = trained.history["code"]
+    assert code[-1] < 0.1 * code[0]
+    train = code_errors(trained.model, prior, views, head, trained.train_subjects)
+    pooled = code_errors(trained.model, prior, views, head, trained.train_subjects, frames=3)
+    assert train["items"] == len(trained.train_subjects) * N_VIEWS
+    assert train["ratio"] < 0.1 and pooled["ratio"] < 0.1  # far below predicting the mean code (ratio 1)
+    assert len(trained.val_subjects) == 1 and trained.val_subjects[0] not in trained.train_subjects
+    # the untrained encoder predicts exactly the mean code (zero-initialised output layer): ratio 1
+    start = train_encoder(prior, views, tiny(steps=1, lr=0.0), head).model
+    assert abs(code_errors(start, prior, views, head, trained.train_subjects)["ratio"] - 1.0) < 1e-5
+
+
+def test_training_is_deterministic_and_resumes_exactly(prior, views, head, tmp_path):
+    cfg = tiny(steps=6, log_every=1, checkpoint_every=100, val_every=2, max_frames=3, single_frame_prob=0.3)
+    full = train_encoder(prior, views, cfg, head, tmp_path / "a")
+    again = train_encoder(prior, views, cfg, head, tmp_path / "b")
+    train_encoder(prior, views, cfg, head, tmp_path / "c", stop_at=3)
+    resumed = train_encoder(prior, views, cfg, head, tmp_path / "c")
+    for other in (again, resumed):
+        a, b = full.model.state_dict(), other.model.state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert other.history == full.history
+    assert full.history["val"]["step"] == [2, 4, 6] and full.extra["best_step"] in (2, 4, 6)
+    with pytest.raises(GaspInputError, match="other model or other prior"):
+        other_prior = type(prior).build(head, tiny_prior_config(), N_SUBJECTS)
+        train_encoder(other_prior, views, cfg, head, tmp_path / "a")
+    with pytest.raises(GaspInputError, match="n_subjects"):
+        train_encoder(type(prior).build(head, tiny_prior_config(), N_SUBJECTS + 1), views, cfg, head)
+
+
+def test_file_round_trip_and_sha256_checks(prior, views, head, trained, tmp_path):
+    from gasp_ops.encoder.checkpoint import file_sha256
+
+    path = save_encoder(tmp_path / "encoder.safetensors", trained.model, {"summary": {"note": "test"}})
+    tensors, meta = load_tensors(path)
+    assert tensors["model.head.0.weight"].dtype == torch.float16 and tensors["model.code_mean"].dtype == torch.float32
+    assert meta["kind"] == "gasp_encoder" and meta["summary"] == {"note": "test"}
+    assert meta["prior_fingerprint"] == prior_fingerprint(prior)
+    model, _ = load_encoder(path, sha256=file_sha256(path))
+    crops = view_crops(views, [0, 7], head, model.config)[:, None]
+    shape = views.identity_coeffs[[0, 1]]
+    with torch.no_grad():
+        ref, got = trained.model(crops, shape=shape), model(crops, shape=shape)
+    assert torch.allclose(ref, got, atol=0.02 * float(ref.abs().max()))  # fp16 weights
+    # a modified weight with the old header: the content hash no longer matches
+    tensors["model.head.0.weight"] = tensors["model.head.0.weight"] * 1.01
+    save_tensors(tmp_path / "tampered.safetensors", tensors, meta)
+    with pytest.raises(GaspInputError, match="content SHA-256 mismatch"):
+        load_encoder(tmp_path / "tampered.safetensors")
+    with pytest.raises(GaspInputError, match="SHA-256 of the file"):
+        load_encoder(path, sha256="0" * 64)
+    save_tensors(tmp_path / "other.safetensors", {"x": torch.zeros(2)}, {"kind": "gasp_prior"})
+    with pytest.raises(GaspInputError, match="not a GASP encoder file"):
+        load_encoder(tmp_path / "other.safetensors")
+
+
+def test_mode_configs_and_init_checks(prior, trained, head):
+    paper = default_fit_config("paper")
+    fast = mode_config(paper, "fast")
+    assert (fast.steps_inversion, fast.steps_decoder, fast.steps_refine, fast.init) == (125, 125, 25, "encoder")
+    assert (fast.steps_inversion + fast.steps_decoder + fast.steps_refine) * 4 <= 1100
+    t = mode_config(default_fit_config("tiny"), "fast")
+    assert (t.steps_inversion, t.steps_decoder, t.steps_refine) == (15, 15, 10)
+    inst = mode_config(paper, "instant")
+    assert inst.steps_inversion == inst.steps_decoder == inst.steps_refine == 0
+    assert mode_config(paper, "full").steps_inversion == 500 and mode_config(paper, None) is paper
+    with pytest.raises(GaspInputError, match="mode"):
+        mode_config(paper, "slow")
+    with pytest.raises(GaspInputError, match="init"):
+        FitConfig(init="zero").validate()
+    with pytest.raises(GaspInputError, match="init"):
+        fit_avatar(prior, head, None, FitConfig(init="encoder"))
+    other = type(prior).build(head, tiny_prior_config(), N_SUBJECTS)
+    with pytest.raises(GaspInputError, match="different prior"):
+        fit_with_mode(other, head, None, FitConfig(), mode="instant", encoder=trained.model)
+    with pytest.raises(GaspInputError, match="encoder"):
+        fit_with_mode(prior, head, None, FitConfig(), mode="fast", encoder=None)
+
+
+def test_instant_and_fast_modes_start_from_the_encoder_code(prior, views, head, trained):
+    inputs = _inputs_of(views, [N_VIEWS, N_VIEWS + 1])  # subject 1, two frames (pooled)
+    code = encode_inputs(trained.model, head, inputs)
+    res = fit_with_mode(prior, head, inputs, FitConfig(), mode="instant", encoder=trained.model)
+    expected = prior.avatar(code=code)
+    assert res.history == {} and set(res.seconds) == {"encoder", "decode"} and torch.equal(res.code, code)
+    assert torch.allclose(res.avatar.colors, expected.colors) and torch.allclose(res.avatar.offsets, expected.offsets)
+    cfg = FitConfig(steps_inversion=4, steps_decoder=4, steps_refine=4, log_every=1)
+    fast = fit_with_mode(prior, head, inputs, cfg, mode="fast", encoder=trained.model)
+    assert [h["step"][-1] for h in fast.history.values()] == [1, 1, 1] and "encoder" in fast.seconds
+    zero = fit_with_mode(prior, head, inputs, cfg.replace(stage1=False, stage2=False, stage3=False), mode="full",
+                         encoder=trained.model)
+    assert torch.equal(zero.code, code)  # the full fit's stage 1 starts at the encoder's code
+
+
+def test_cli_enroll_modes_and_train_encoder(prior, views, head, trained, tmp_path):
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.prior.checkpoint import save_prior
+    from pipelines.cli import main
+    from tests.test_fitting_stages import _write_frames
+
+    _write_frames(head, tmp_path / "frames")
+    prior_path = save_prior(tmp_path / "prior.safetensors", prior, {"config": tiny_prior_config().as_dict()})
+    enc_path = save_encoder(tmp_path / "encoder.safetensors", trained.model)
+    out = tmp_path / "instant"
+    assert main(["enroll", str(tmp_path / "frames"), "--out", str(out), "--prior", str(prior_path), "--encoder",
+                 str(enc_path), "--mode", "instant", "--setting", "single_image", "--image-size", "32"]) == 0
+    f = load_avatar_file(out / "avatar.safetensors", head)
+    assert f.avatar.count == prior.count and set(f.fit["seconds"]) == {"encoder", "decode"}
+    assert main(["enroll", str(tmp_path / "frames"), "--out", str(tmp_path / "fast"), "--prior", str(prior_path),
+                 "--encoder", str(enc_path), "--mode", "fast", "--steps", "4", "4", "4", "--image-size", "32",
+                 "--setting", "single_image"]) == 0
+    assert load_avatar_file(tmp_path / "fast" / "avatar.safetensors", head).fit["config"]["steps_refine"] == 1
+    assert main(["enroll", str(tmp_path / "frames"), "--out", str(tmp_path / "x"), "--prior", str(prior_path),
+                 "--encoder", str(tmp_path / "missing.safetensors"), "--mode", "instant"]) == 2
+
+
+def test_avatar_fit_asset_runs_every_mode(prior, trained, tmp_path):
+    from assets_defs.capture_assets import embedded_benchmark_frames
+    from assets_defs.fitting_assets import avatar_fit
+    from assets_defs.resources import DataRoot, default_resources
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.headmodel.factory import build_head_model
+    from gasp_ops.prior.checkpoint import PRIOR_NAME, save_prior
+
+    res = {**default_resources(), "data_root": DataRoot(root=str(tmp_path))}
+    instance = dg.DagsterInstance.ephemeral()
+    cap = dg.materialize([embedded_benchmark_frames], resources=res, instance=instance,
+                         run_config={"ops": {"embedded_benchmark_frames": {"config": {
+                             "cameras": 3, "num_frames": 2, "image_size": 64}}}})
+    assert cap.success
+    save_prior(tmp_path / "tiny" / "prior" / PRIOR_NAME, prior, {"config": tiny_prior_config().as_dict()})
+    save_encoder(tmp_path / "tiny" / "encoder" / "encoder.safetensors", trained.model)
+    seconds = {}
+    for mode in ("instant", "fast", "full"):
+        run = dg.materialize([avatar_fit], resources=res, instance=instance, partition_key="monocular|901",
+                             run_config={"ops": {"avatar_fit": {"config": {
+                                 "mode": mode, "steps_inversion": 4, "steps_decoder": 4, "steps_refine": 4,
+                                 "image_size": 32}}}})
+        assert run.success
+        meta = run.asset_materializations_for_node("avatar_fit")[0].metadata
+        assert meta["mode"].value == mode
+        f = load_avatar_file(tmp_path / "tiny" / "avatars" / "901" / "monocular" / "avatar.safetensors",
+                             build_head_model("procedural"))
+        seconds[mode] = f.fit["seconds"]
+        assert np.isfinite(f.avatar.colors.numpy()).all()
+    assert set(seconds["instant"]) == {"encoder", "decode"}
+    assert {"encoder", "inversion", "decoder", "refine"} <= set(seconds["fast"]) == set(seconds["full"])
+    bad = dg.materialize([avatar_fit], resources=res, instance=instance, partition_key="monocular|901",
+                         raise_on_error=False, run_config={"ops": {"avatar_fit": {"config": {
+                             "mode": "instant", "encoder_path": str(tmp_path / "nope.safetensors")}}}})
+    assert not bad.success
