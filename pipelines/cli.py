@@ -7,7 +7,9 @@
   gasp enroll INPUT --out DIR --mode instant|fast|full [--encoder E]   encoder code (+ a short / full fit)
   gasp train-encoder --prior P --dataset D --out DIR   identity encoder for a prior (pipelines/cli_encoder.py)
   gasp render AVATAR --out X.mp4|DIR [--params F] turntable (default) or re-enactment from 3DMM parameters
-  gasp export-ply AVATAR --out frame.ply          a posed frame as a standard 3DGS PLY
+  gasp export-ply AVATAR --out frame.ply|.splat   a posed frame as a standard 3DGS PLY (or compact .splat)
+  gasp export-web AVATAR --out DIR [--params F]   animation bundle + web viewer (pipelines/cli_web.py)
+  gasp view AVATAR [--params F] [--port N]        the avatar in the browser, served on 127.0.0.1
   gasp backfill --subjects 036,037 --settings monocular,single_image   one run per subject|setting
 """
 
@@ -154,7 +156,7 @@ def cmd_export_ply(args) -> int:
         expr, hp = _load_params(args.params, head)
         check_frame_index("--frame", args.frame, len(expr), args.params)
         expression, pose = expr[args.frame], hp[args.frame]
-    path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose)
+    path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose, args.coords, args.scale)
     print(f"wrote {path} ({f.avatar.count} Gaussians)")
     return 0
 
@@ -221,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--params", help="3DMM parameters (as for render); default: neutral expression, rest pose")
     p.add_argument("--frame", type=int, default=0)
+    p.add_argument("--coords", choices=["3dgs", "head"], default="3dgs", help="3dgs: upright in common viewers "
+                   "(centred, +y down, 10 units/m); head: the project's +y-up head frame in metres")
+    p.add_argument("--scale", type=float, help="units per metre (default 10 for 3dgs, 1 for head)")
     _head_args(p)
     p.set_defaults(func=cmd_export_ply)
     p = sub.add_parser("backfill", help="submit a Dagster backfill of avatar_fit: every subject in every setting")
@@ -229,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--job", default="avatar_fitting_celery", help="avatar_fitting_celery (Celery workers, default) "
                    "or avatar_fitting (Dagster's default executor)")
     p.set_defaults(func=cmd_backfill)
+    from pipelines.cli_web import add_web_commands
+
+    add_web_commands(sub, _head_args)
     return parser
 
 

@@ -29,7 +29,7 @@ def test_ply_standard_fields(head, avatar, tmp_path):
 
     ident = torch.zeros(head.n_identity)
     expr = 0.5 * torch.ones(head.n_expression)
-    path = export_avatar_ply(tmp_path / "frame.ply", avatar, head, ident, expr)
+    path = export_avatar_ply(tmp_path / "frame.ply", avatar, head, ident, expr, frame="head")  # values as posed
     ply = PlyData.read(str(path))
     v = ply["vertex"]
     assert [p.name for p in v.properties] == list(FIELDS) and v.count == avatar.count

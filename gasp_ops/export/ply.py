@@ -3,6 +3,10 @@
 Vertex properties (float32, binary little-endian): x, y, z; nx, ny, nz (zeros); f_dc_0..2 = (rgb - 0.5) / C0 with
 C0 = 0.28209479 (the degree-0 SH basis); opacity = logit(alpha); scale_0..2 = log(standard deviation);
 rot_0..3 = the unit quaternion (w, x, y, z). Any 3DGS viewer loads it.
+
+Coordinates: ``export_avatar_ply`` writes the 3DGS convention by default (centred, +y down, face towards -z, 10 units
+per metre; ``gasp_ops.export.frames``), so common viewers open the head upright; ``frame="head"`` keeps the
+project's head frame in metres. The header's ``comment`` lines state which (``frame_comments``).
 """
 
 from __future__ import annotations
@@ -43,14 +47,22 @@ def gaussians_to_ply_array(g: Gaussians3D) -> np.ndarray:
     return arr
 
 
-def write_ply(path, gaussians: Gaussians3D) -> Path:
-    """Write unbatched world Gaussians as a binary 3DGS PLY, atomically."""
+def write_ply(path, gaussians: Gaussians3D, comments=()) -> Path:
+    """Write unbatched world Gaussians as a binary 3DGS PLY, atomically (``comments``: header comment lines)."""
     from plyfile import PlyData, PlyElement
 
     arr = gaussians_to_ply_array(gaussians)
     with atomic_path(path, suffix=".ply") as tmp:
-        PlyData([PlyElement.describe(arr, "vertex")], text=False, byte_order="<").write(str(tmp))
+        PlyData([PlyElement.describe(arr, "vertex")], text=False, byte_order="<",
+                comments=list(comments)).write(str(tmp))
     return Path(path)
+
+
+def read_ply_comments(path) -> list[str]:
+    """The header comment lines of a PLY file."""
+    from plyfile import PlyData
+
+    return list(PlyData.read(str(path)).comments)
 
 
 def read_ply(path) -> Gaussians3D:
@@ -66,17 +78,23 @@ def read_ply(path) -> Gaussians3D:
 
 
 def export_avatar_ply(path, avatar, head, identity: torch.Tensor, expression: torch.Tensor | None = None,
-                      pose=None) -> Path:
+                      pose=None, frame: str = "3dgs", scale: float | None = None) -> Path:
     """Pose ``avatar`` with the head model (identity [n_id], expression [n_expr] or neutral, ``HeadPose`` batch 1
-    or rest) and write that frame as a PLY."""
+    or rest) and write that frame as a PLY, or as an antimatter15 ``.splat`` when ``path`` ends in .splat.
+    frame / scale: output coordinates (``gasp_ops.export.frames``: "3dgs" (default) or "head")."""
+    from gasp_ops.export.frames import frame_comments, frame_scale, to_frame
+    from gasp_ops.export.splat import write_splat
     from gasp_ops.plausible import check_3dmm_ranges, check_avatar_ranges
     from gasp_ops.runtime.posing import FastPoser
 
     check_avatar_ranges(avatar)
     check_3dmm_ranges("export", expression, pose, identity)
+    frame_scale(frame, scale)  # a bad frame / scale fails before posing
     with torch.no_grad():
         dev = head.template.device
         e = torch.zeros(1, head.n_expression, device=dev) if expression is None else expression.reshape(1, -1).to(dev)
         verts = head(identity.reshape(1, -1).float().to(dev), e.float(), None if pose is None else pose.to(dev))
-        g = FastPoser(avatar, device=dev)(verts[0])
-    return write_ply(path, g)
+        g, record = to_frame(FastPoser(avatar, device=dev)(verts[0]), frame, scale)
+    if Path(path).suffix.lower() == ".splat":
+        return write_splat(path, g)
+    return write_ply(path, g, frame_comments(record))
