@@ -3,8 +3,9 @@
 A key is a short name, never a path: ``KEY_PATTERN`` (letters, digits, ``_`` and ``-``, 1 to 64 characters) is
 checked where keys are created (``gasp backfill --subjects``, dynamic partitions added by assets) and where they are
 used (``avatar_fit`` partitions ``setting|subject``). ``path_under`` joins parts onto a root and refuses a result
-that resolves (symbolic links followed) outside it, so even a key that slipped past the first check cannot make a
-reader or writer leave the root.
+that normalises (``..`` and absolute parts applied) to a place outside it, so even a key that slipped past the first
+check cannot make a reader or writer leave the root. Symbolic links that the root's owner placed inside it (e.g.
+``<root>/nersemble`` -> a dataset disk) are followed as usual: a key cannot create one.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ def check_key(name: str, key) -> str:
 
 
 def path_under(root: str | os.PathLike, *parts: str) -> Path:
-    """``root / parts...`` after checking that it resolves inside ``root`` (symbolic links followed).
+    """``root / parts...`` after checking that it stays inside ``root`` once ``..`` and absolute parts are applied.
 
-    Returns the joined path (not resolved, so messages show what the user configured)."""
+    Returns the joined path (not normalised, so messages show what the user configured)."""
     root = Path(root)
     path = root.joinpath(*parts)
-    base = root.resolve()
-    resolved = path.resolve()
-    if resolved != base and not resolved.is_relative_to(base):
-        raise GaspInputError(str(path), f"resolves to {resolved}, outside the data root {base}")
+    base = Path(os.path.abspath(root))
+    normal = Path(os.path.abspath(path))
+    if normal != base and not normal.is_relative_to(base):
+        raise GaspInputError(str(path), f"resolves to {normal}, outside the data root {base}")
     return path

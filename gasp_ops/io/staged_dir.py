@@ -81,6 +81,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _remove(path: Path) -> None:
+    """Remove a folder tree, or a file / symbolic link (a swapped-out link to a folder is removed, not followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _recover(target: Path) -> None:
     """Under the lock: put back an old folder a killed two-rename swap left aside; remove stale staging folders."""
     parent = target.parent
@@ -88,7 +96,7 @@ def _recover(target: Path) -> None:
     if olds and not target.exists():
         os.rename(olds.pop(), target)
     for p in olds + sorted(parent.glob(f".{target.name}.staging-*")):
-        shutil.rmtree(p, ignore_errors=True)
+        _remove(p)
 
 
 def swap_in(staging: Path, target: Path) -> None:
@@ -98,13 +106,13 @@ def swap_in(staging: Path, target: Path) -> None:
     if not target.exists():
         os.rename(staging, target)
     elif _exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the old folder
+        _remove(staging)  # now holds the old folder (or the old link to one)
     else:
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.rmdir(old)
         os.rename(target, old)
         os.rename(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     _fsync_dir(target.parent)
 
 
@@ -121,8 +129,8 @@ def staged_directory(target: str | os.PathLike) -> Iterator[Path]:
             yield staging
             swap_in(staging, target)
         finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            if staging.exists() or staging.is_symlink():
+                _remove(staging)
 
 
 def retarget(value, staging: Path, target: Path):
