@@ -2,8 +2,9 @@
 
 Materialises the two head-model assets into a fresh SQLite DAGSTER_HOME, starts ``dagster-webserver -w
 workspace.yaml`` on it, checks that the main job's asset graph shows its assets and that the materialised assets
-show their metadata (the contact-sheet image, the Gaussian-count table, the numbers), and saves screenshots to
-docs/ui_asset_graph.png, docs/ui_asset_metadata.png and docs/ui_asset_table.png (rewritten atomically on every run).
+show their metadata (the contact-sheet image, the Gaussian-count table, the numbers), and saves screenshots
+ui_asset_graph.png, ui_asset_metadata.png and ui_asset_table.png into the ``pictures_dir`` fixture's folder: the
+test's tmp_path, or docs/ (atomically) when GASP_REFRESH_DOCS=1 (README, "Pictures in docs/").
 
 Debian's chromium is installed with apt-get when /usr/bin/chromium is missing (Playwright's own browser download
 needs the internet); if that is impossible the test fails with the reason, it is never skipped.
@@ -32,7 +33,6 @@ from ui_browser import asset_names_in_graph, metadata_row, open_chromium
 from ui_chromium import ChromiumUnavailable, ensure_chromium
 from ui_server import dagster_webserver, live_group_members, stop_process_group, write_dagster_home
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 LOCATION = "gasp"  # workspace.yaml's location_name
 WRITTEN_FOR = "1.13"  # dagster-webserver version whose pages the selectors below read
 
@@ -61,7 +61,7 @@ def _data_uri_image(src: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
 
 
-def _check_asset_graph(page, url: str) -> None:
+def _check_asset_graph(page, url: str, pictures: Path) -> None:
     page.goto(f"{url}/locations/{LOCATION}/jobs/{MAIN_JOB}")
     page.get_by_text("head_model", exact=True).first.wait_for()
     page.get_by_text("Hide navigation").click()
@@ -72,10 +72,10 @@ def _check_asset_graph(page, url: str) -> None:
     page.wait_for_timeout(1000)  # let the expand / zoom-to-fit animation settle
     shot = page.screenshot()  # before the names are hovered, so no tooltip covers the graph
     assert asset_names_in_graph(page) == expected
-    write_bytes_atomic(DOCS / "ui_asset_graph.png", shot)
+    write_bytes_atomic(pictures / "ui_asset_graph.png", shot)
 
 
-def _check_preview_metadata(page, url: str, result, data_root: Path) -> None:
+def _check_preview_metadata(page, url: str, result, data_root: Path, pictures: Path) -> None:
     page.goto(f"{url}/assets/head_model_preview")
     for key in ("num_gaussians", "min_view_coverage"):
         expected = str(_metadata_value(result, "head_model_preview", key))
@@ -94,10 +94,10 @@ def _check_preview_metadata(page, url: str, result, data_root: Path) -> None:
     np.testing.assert_array_equal(shown, np.asarray(sheet))  # the UI shows the contact sheet the asset wrote
     box = img.bounding_box()
     assert box["width"] > 200 and box["height"] > 200, box  # drawn at a visible size, not a broken-image icon
-    write_bytes_atomic(DOCS / "ui_asset_metadata.png", page.screenshot())
+    write_bytes_atomic(pictures / "ui_asset_metadata.png", page.screenshot())
 
 
-def _check_table_metadata(page, url: str, data_root: Path) -> None:
+def _check_table_metadata(page, url: str, data_root: Path, pictures: Path) -> None:
     page.goto(f"{url}/assets/uv_binding_counts")
     cell = metadata_row(page, "table")
     cell.get_by_text("num_gaussians").wait_for()
@@ -105,10 +105,10 @@ def _check_table_metadata(page, url: str, data_root: Path) -> None:
     counts = pd.read_parquet(data_root / "tiny" / "head_model" / "uv_binding_counts.parquet")
     for res, n in zip(counts.uv_resolution, counts.num_gaussians):
         assert f"{res}" in text and f"{n}" in text, (res, n, text)
-    write_bytes_atomic(DOCS / "ui_asset_table.png", page.screenshot())
+    write_bytes_atomic(pictures / "ui_asset_table.png", page.screenshot())
 
 
-def test_dagster_ui_in_headless_chromium(tmp_path):
+def test_dagster_ui_in_headless_chromium(tmp_path, pictures_dir):
     try:
         chromium, install_s = ensure_chromium()
     except ChromiumUnavailable as err:
@@ -131,9 +131,9 @@ def test_dagster_ui_in_headless_chromium(tmp_path):
             context = open_chromium(pw, chromium, tmp_path / "chromium_profile")
             page = context.new_page()
             try:
-                _check_asset_graph(page, server.url)
-                _check_preview_metadata(page, server.url, result, data_root)
-                _check_table_metadata(page, server.url, data_root)
+                _check_asset_graph(page, server.url, pictures_dir)
+                _check_preview_metadata(page, server.url, result, data_root, pictures_dir)
+                _check_table_metadata(page, server.url, data_root, pictures_dir)
             except PlaywrightError as err:  # a page element never came: say where to look
                 page.screenshot(path=str(tmp_path / "failure.png"))
                 pytest.fail(f"{err}\nUI page at failure: {page.url}, screenshot {tmp_path / 'failure.png'} "
