@@ -9,7 +9,9 @@ JSON ("json" key of the safetensors metadata):
   kind "gasp_avatar", format_version, count, dtype,
   head_model: {name, vertices, faces, n_identity, n_expression, topology_sha256, template_sha256}
   provenance: {created_utc, software, software_version, source_sha256, source, content_sha256,
-               likeness: {subject, consent, owner, note}, label}
+               likeness: {subject, consent, owner, note}, label,
+               capture: {faces_found, face_index, rule, face_box, crop_box, landmarks, matting, input, ...}
+               (phone/webcam enrolments: ``gasp_ops.capture.head_framing``; {} otherwise)}
   fit: free-form fitting record (config, per-stage seconds and final losses).
 Loading it and rendering needs no neural network: ``load_avatar_file`` returns a plain ``GaussianAvatar`` to pose
 with the head model (``gasp_ops.runtime``). ``content_sha256`` (over the tensors) is checked on load; the head
@@ -80,7 +82,7 @@ class AvatarFile:
 def save_avatar_file(path, avatar: GaussianAvatar, identity: torch.Tensor, head, *, source_sha256: str = "",
                      source: str = "", subject: str = "", consent: str = "unknown", owner: str = "",
                      note: str = "", fit: dict | None = None, fp16: bool = False,
-                     created_utc: str | None = None) -> Path:
+                     created_utc: str | None = None, capture: dict | None = None) -> Path:
     """Write ``avatar`` (+ the subject's identity coefficients [n_identity] and the head model's reference)
     atomically. consent: one of ``CONSENT_VALUES`` (the likeness owner's consent as recorded by the caller);
     owner: the account allowed to operate the avatar (Appendix H's likeness management); fp16 halves the size."""
@@ -106,6 +108,7 @@ def save_avatar_file(path, avatar: GaussianAvatar, identity: torch.Tensor, head,
             "software": "gasp_ops", "software_version": gasp_ops.__version__, "source_sha256": source_sha256,
             "source": source, "content_sha256": content, "label": LABEL,
             "likeness": {"subject": subject, "consent": consent, "owner": owner, "note": note},
+            "capture": dict(capture or {}),
         },
         "fit": fit or {},
     }

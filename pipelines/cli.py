@@ -100,7 +100,8 @@ def cmd_enroll(args) -> int:
     out = enroll(args.input, args.out, head.to(device), prior, config, setting=args.setting,
                  image_size=args.image_size, device=device, subject=args.subject, consent=args.consent,
                  owner=args.owner, fp16=args.fp16, log=print, progress=True, mode=args.mode,
-                 encoder=load_mode_encoder(args, device))
+                 encoder=load_mode_encoder(args, device),
+                 capture={"face": args.face, "matting": args.matting, "landmarks": args.landmarks})
     print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
           f"{out['input_vs_render']}, {out['turntable_strip']}")
     return 0
@@ -205,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--consent", default="unknown", help="unknown | granted | synthetic | withdrawn")
     p.add_argument("--owner", default="", help="account allowed to operate the avatar (likeness management)")
     p.add_argument("--fp16", action="store_true", help="store the Gaussians in float16 (half the size)")
+    p.add_argument("--face", type=int, help="face to enrol, 0-based by box size, largest first (default: largest)")
+    p.add_argument("--matting", default="auto", help="auto | alpha | mediapipe | grabcut | rvm (photo/video input)")
+    p.add_argument("--landmarks", default="auto", help="auto | mediapipe | dlib (photo/video input)")
     p.add_argument("--device", default="auto")
     _head_args(p)
     add_mode_args(p)

@@ -13,8 +13,9 @@ from gasp_ops.errors import GaspInputError
 
 
 def grabcut_matte(image: np.ndarray, sure_fg: np.ndarray, probable_fg: np.ndarray, iterations: int = 4,
-                  feather: float = 1.0) -> np.ndarray:
-    """Alpha [H, W] float32 from uint8 RGB ``image`` [H, W, 3] and boolean seeds [H, W]."""
+                  feather: float = 1.0, definite_bg: np.ndarray | None = None) -> np.ndarray:
+    """Alpha [H, W] float32 from uint8 RGB ``image`` [H, W, 3] and boolean seeds [H, W] (``definite_bg``: more
+    definite background besides the image border)."""
     import cv2
 
     from gasp_ops.capture.matting_plate import fill_holes
@@ -28,6 +29,8 @@ def grabcut_matte(image: np.ndarray, sure_fg: np.ndarray, probable_fg: np.ndarra
     b = max(1, min(H, W) // 50)
     edge = np.zeros((H, W), bool)
     edge[:b], edge[:, :b], edge[:, -b:] = True, True, True
+    if definite_bg is not None:
+        edge |= definite_bg
     mask[edge & ~probable_fg & ~sure_fg] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)

@@ -3,6 +3,8 @@ landmarks, tracking (monocular), matting and frame table as NeRSemble.
 
 The camera is the world frame (world_to_cam = I); square pixels, principal point at the centre, horizontal field of
 view ``fov_deg`` along the image width (default 60 degrees: a phone main camera in landscape / a webcam).
+``preprocess_capture`` frames the capture on one head first (``head_framing``): the camera is then that of the
+uncropped photo seen through the crop (principal point off-centre).
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ import torch
 
 from gasp_ops.cameras import Cameras, intrinsics_from_fov
 from gasp_ops.capture.frame_table import make_table
-from gasp_ops.capture.matting import compute_mattes
 from gasp_ops.capture.nersemble import resize_image
 from gasp_ops.capture.outputs import write_sequence
-from gasp_ops.capture.preprocess import PreprocessReport, detect_all, mattes_after_tracking
+from gasp_ops.capture.preprocess import PreprocessReport
 from gasp_ops.capture.tracking import Tracker, TrackingConfig
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
@@ -67,32 +68,44 @@ def phone_camera(width: int, height: int, fov_deg: float = 60.0) -> Cameras:
 
 
 def preprocess_capture(path: str | os.PathLike, out_dir: str | os.PathLike, head: HeadModel, *,
-                       frames: np.ndarray | None = None, fov_deg: float = 60.0, matting: str = "grabcut",
-                       rvm_path: str | None = None, frame_step: int = 1, max_frames: int = 60,
-                       config: TrackingConfig | None = None, name: str | None = None) -> PreprocessReport:
-    """Preprocess a phone/webcam photo or video into ``out_dir/{name}`` (frame table ``frames.parquet``).
+                       frames: np.ndarray | None = None, fov_deg: float = 60.0, matting: str = "auto",
+                       landmarks: str = "auto", face: int | None = None, rvm_path: str | None = None,
+                       frame_step: int = 1, max_frames: int = 60, config: TrackingConfig | None = None,
+                       name: str | None = None, log=None) -> PreprocessReport:
+    """Preprocess a phone/webcam photo or video into ``out_dir/{name}`` (frame table ``frames.parquet``, and
+    ``capture.json``: the face choice, crop, decoding and backends, for the avatar's provenance).
 
-    frames: already-decoded uint8 RGB frames [T, H, W, 3] (then ``path`` only names the capture). Raises
-    ``GaspInputError`` naming ``path`` when no face is found in any frame.
+    frames: already-decoded uint8 RGB frames [T, H, W, 3] (then ``path`` only names the capture). The capture is
+    framed on one head first (``head_framing``: every face detected, the largest or ``face`` = N chosen, a crop
+    keeping hair and neck); landmarks / matting backends: ``face_backends`` (``auto``: the commercially clean
+    mediapipe ones when installed). Raises ``GaspInputError`` naming ``path`` when no usable face is found.
     """
-    path = Path(path)
-    images = load_capture(path, frame_step, max_frames) if frames is None else np.asarray(frames)
-    T, H, W = images.shape[:3]
-    cams = phone_camera(W, H, fov_deg)
-    lm = detect_all(images[:, None])
-    if not np.isfinite(lm[..., 0, 0]).any():
-        raise GaspInputError(str(path), "no face found")
-    mattes = None
-    if matting == "rvm":
-        from gasp_ops.capture.matting_rvm import load_rvm
+    import json
 
-        mattes = compute_mattes("rvm", images, rvm_model=load_rvm(rvm_path or ""), source=str(path))[:, None]
-    elif matting != "grabcut":
-        raise GaspInputError("matting", f"phone/webcam captures have no plate or alpha maps: use 'grabcut' or 'rvm', got {matting!r}")
+    from gasp_ops.capture.face_backends import (
+        detect_landmarks_all, mattes_after_tracking, mattes_before_tracking, resolve_backends,
+    )
+    from gasp_ops.capture.head_framing import frame_capture
+    from gasp_ops.io.atomic import write_text_atomic
+
+    path = Path(path)
+    framed = frame_capture(path, frames=frames, face=face, fov_deg=fov_deg, frame_step=frame_step,
+                           max_frames=max_frames, log=log)
+    images, cams = framed.frames, framed.cameras
+    T = images.shape[0]
+    used = resolve_backends(matting, landmarks, framed.alpha is not None)
+    framed.record.update(landmarks=used.landmarks, matting=used.matting)
+    (log or (lambda m: None))(f"landmarks: {used.landmarks}, matting: {used.matting}")
+    lm68, _ = detect_landmarks_all(images, used.landmarks)
+    lm = lm68[:, None]
+    if not np.isfinite(lm[..., 0, 0]).any():
+        raise GaspInputError(str(path), f"no face found by the {used.landmarks} landmark detector in the crop")
+    mattes = mattes_before_tracking(images, used.matting, alpha=framed.alpha, rvm_path=rvm_path, source=str(path))
+    mattes = None if mattes is None else mattes[:, None]
     cfg = config or TrackingConfig()
     res = Tracker(head, images[:, None], cams, mattes, lm, cfg, video=T > 2).track()
     if mattes is None:
-        mattes = mattes_after_tracking(head, images[:, None], res, cams)
+        mattes = mattes_after_tracking(used.matting, head, images[:, None], res, cams)
     name = name or path.stem
     out = Path(out_dir) / name
     stage = Path(out_dir) / f".staging_{name}"
@@ -101,10 +114,12 @@ def preprocess_capture(path: str | os.PathLike, out_dir: str | os.PathLike, head
                                     list(range(T)), {"source": "capture", "subject": -1, "sequence": name})
     table = make_table(rows)
     write_parquet(stage / "frames.parquet", table)
+    write_text_atomic(stage / "capture.json", json.dumps(framed.record, indent=1))
     if out.exists():
         shutil.rmtree(out)
     os.replace(stage, out)
     report = PreprocessReport(table=table, table_path=out / "frames.parquet")
     report.tracking[name], report.overlays[name], report.mattes[name] = res, overlays, mattes
     report.cameras[name] = ["phone"]
+    report.capture = framed.record
     return report

@@ -36,7 +36,7 @@ from gasp_ops.io.tables import write_parquet
 class PreprocessReport:
     """table: the frame table; table_path; errors: one-line messages of what was skipped; tracking: sequence ->
     TrackingResult; overlays: sequence -> list of overlay images (first frame per camera); mattes: sequence ->
-    [T, C, H, W]; cameras: sequence -> serials used."""
+    [T, C, H, W]; cameras: sequence -> serials used; capture: phone/webcam face choice and crop record."""
 
     table: pd.DataFrame
     table_path: Path | None
@@ -45,6 +45,7 @@ class PreprocessReport:
     overlays: dict = field(default_factory=dict)
     mattes: dict = field(default_factory=dict)
     cameras: dict = field(default_factory=dict)
+    capture: dict = field(default_factory=dict)
 
 
 def detect_all(images: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ frames from a table: single image, monocular video, multi-camera, three frames (
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class FitInputs:
     identity: torch.Tensor
     labels: list
     source: str = ""
+    capture: dict = field(default_factory=dict)  # phone/webcam face choice + crop record (avatar provenance)
 
     def __post_init__(self):
         self.validate()
@@ -77,12 +78,13 @@ class FitInputs:
     def subset(self, idx) -> "FitInputs":
         idx = torch.as_tensor(idx, dtype=torch.long).reshape(-1)
         return FitInputs(self.images[idx], self.mattes[idx], self.cameras[idx], self.expressions[idx],
-                         self.poses[idx], self.identity, [self.labels[int(i)] for i in idx], self.source)
+                         self.poses[idx], self.identity, [self.labels[int(i)] for i in idx], self.source,
+                         self.capture)
 
     def to(self, device) -> "FitInputs":
         return FitInputs(self.images.to(device), self.mattes.to(device), self.cameras.to(device),
                          self.expressions.to(device), self.poses.to(device), self.identity.to(device),
-                         list(self.labels), self.source)
+                         list(self.labels), self.source, self.capture)
 
     def targets(self, idx: torch.Tensor, background: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(rgb [B, H, W, 3] composited over background [B, 3], alpha [B, H, W, 1]) of frames idx [B]."""

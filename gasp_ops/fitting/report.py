@@ -86,7 +86,7 @@ def write_fit_outputs(out_dir, result: FitResult, head, inputs: FitInputs, *, su
               "final": {k: {m: v[m][-1] for m in ("total", "psnr", "prior")} for k, v in result.history.items()}}
     avatar_path = save_avatar_file(out / AVATAR_NAME, result.avatar, inputs.identity, head,
                                    source_sha256=inputs.content_hash(), source=inputs.source, subject=subject,
-                                   consent=consent, owner=owner, fit=record, fp16=fp16)
+                                   consent=consent, owner=owner, fit=record, fp16=fp16, capture=inputs.capture)
     curves_path, curves = plot_stage_curves(result.history, out / "curves.png")
     cmp = input_vs_render(result.avatar, head, inputs)
     cmp_path = save_png(out / "input_vs_render.png", cmp)
@@ -99,9 +99,12 @@ def write_fit_outputs(out_dir, result: FitResult, head, inputs: FitInputs, *, su
 
 
 def load_inputs(source, head, work_dir, *, setting: str | None = None, image_size: int | None = None,
-                log: Callable[[str], None] | None = None, **select) -> FitInputs:
-    """A photo / video file (preprocessed with ``gasp_ops.capture.phone.preprocess_capture`` into ``work_dir``),
-    a folder holding ``frames.parquet``, or the table itself -> FitInputs."""
+                log: Callable[[str], None] | None = None, capture: dict | None = None, **select) -> FitInputs:
+    """A photo / video file (preprocessed with ``gasp_ops.capture.phone.preprocess_capture`` into ``work_dir``,
+    with ``capture`` options: face, matting, landmarks), a folder holding ``frames.parquet``, or the table itself
+    -> FitInputs (``.capture``: the face choice / crop record, from the folder's ``capture.json`` if any)."""
+    from gasp_ops.capture.head_framing import read_capture_record
+
     from gasp_ops.capture.phone import IMAGE_SUFFIXES
 
     log = log or (lambda m: None)
@@ -110,18 +113,24 @@ def load_inputs(source, head, work_dir, *, setting: str | None = None, image_siz
         table = source / "frames.parquet"
         if not table.is_file():
             raise GaspInputError(str(source), "no frames.parquet in this folder (preprocess the capture first)")
-        return from_frame_table(table, setting=setting, image_size=image_size, **select)
+        inputs = from_frame_table(table, setting=setting, image_size=image_size, **select)
+        inputs.capture = read_capture_record(source)
+        return inputs
     if source.suffix == ".parquet":
-        return from_frame_table(source, setting=setting, image_size=image_size, **select)
+        inputs = from_frame_table(source, setting=setting, image_size=image_size, **select)
+        inputs.capture = read_capture_record(source.parent)
+        return inputs
     if not source.is_file():
         raise GaspInputError(str(source), "not found")
     from gasp_ops.capture.phone import preprocess_capture
 
     log(f"preprocessing {source} ({'photo' if source.suffix.lower() in IMAGE_SUFFIXES else 'video'}) ...")
-    report = preprocess_capture(source, work_dir, head)
+    report = preprocess_capture(source, work_dir, head, log=log, **(capture or {}))
     log(f"tracked {len(report.table)} frames -> {report.table_path}")
-    return from_frame_table(report.table_path, setting=setting or "monocular", image_size=image_size,
-                            frame_step=select.pop("frame_step", 1), **select)
+    inputs = from_frame_table(report.table_path, setting=setting or "monocular", image_size=image_size,
+                              frame_step=select.pop("frame_step", 1), **select)
+    inputs.capture = report.capture
+    return inputs
 
 
 def default_prior_path(preset: str) -> Path:
@@ -134,7 +143,7 @@ def default_prior_path(preset: str) -> Path:
 def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | None = None,
            image_size: int | None = None, device=None, subject: str = "", consent: str = "unknown",
            owner: str = "", fp16: bool = False, log: Callable[[str], None] | None = None,
-           progress: bool = True, mode: str | None = None, encoder=None) -> dict:
+           progress: bool = True, capture: dict | None = None, mode: str | None = None, encoder=None) -> dict:
     """Photo / video / frames folder -> avatar file and figures in ``out_dir`` (see ``write_fit_outputs``).
 
     mode / encoder: enrolment mode (``gasp_ops.encoder.modes``: instant | fast | full) and its encoder; None = the
@@ -147,7 +156,8 @@ def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | No
 
     out = Path(out_dir)
     with staged_directory(out) as stage:
-        inputs = load_inputs(source, head, stage / "preprocessed", setting=setting, image_size=image_size, log=log)
+        inputs = load_inputs(source, head, stage / "preprocessed", setting=setting, image_size=image_size, log=log,
+                             capture=capture)
         inputs.source = inputs.source.replace(str(stage), str(out))  # where the frames will be, for provenance
         from gasp_ops.encoder.modes import fit_with_mode
 

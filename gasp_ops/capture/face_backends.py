@@ -1,0 +1,90 @@
+"""Which landmark detector and which matting a phone / webcam capture uses.
+
+``landmarks``: ``dlib`` (HOG detector + the 68-point shape predictor; that model's training data, iBUG 300-W,
+excludes commercial use) or ``mediapipe`` (face mesh, Apache-2.0; see ``mediapipe_backend``). ``auto`` = mediapipe
+when it can run here, else dlib.
+
+``matting``: ``alpha`` (the photo's own non-trivial alpha channel, see ``image_decode``), ``grabcut`` (GrabCut
+seeded by the tracked head), ``mediapipe`` (the same GrabCut with MediaPipe's selfie segmentation as a second cue,
+see ``matting_mediapipe``) or ``rvm`` (a user's RobustVideoMatting file). ``auto`` = alpha when the photo has one,
+else mediapipe when it can run here, else grabcut. (GrabCut has no learned weights: both are commercially clean.)
+(``plate`` needs a clean background photo per camera: NeRSemble captures.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gasp_ops.errors import GaspInputError
+
+LANDMARKS = ("auto", "dlib", "mediapipe")
+MATTING = ("auto", "alpha", "mediapipe", "grabcut", "rvm")
+
+
+@dataclass(frozen=True)
+class Backends:
+    landmarks: str
+    matting: str
+
+
+def resolve_backends(matting: str = "auto", landmarks: str = "auto", has_alpha: bool = False) -> Backends:
+    """Concrete backends for the requested ones (see module docstring)."""
+    from gasp_ops.capture.mediapipe_backend import mediapipe_mode
+
+    if landmarks not in LANDMARKS:
+        raise GaspInputError("landmarks", f"unknown backend {landmarks!r}; known: {', '.join(LANDMARKS)}")
+    if matting not in MATTING:
+        raise GaspInputError("matting", f"phone/webcam captures: one of {', '.join(MATTING)}, got {matting!r}")
+    mp = mediapipe_mode() is not None
+    if landmarks == "auto":
+        landmarks = "mediapipe" if mp else "dlib"
+    if matting == "auto":
+        matting = "alpha" if has_alpha else "mediapipe" if mp else "grabcut"
+    if matting == "alpha" and not has_alpha:
+        raise GaspInputError("matting", "'alpha' needs a photo with a non-trivial alpha channel")
+    return Backends(landmarks, matting)
+
+
+def detect_landmarks_all(images: np.ndarray, backend: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(iBUG-68 landmarks [T, 68, 2], NaN where no face; face mesh [T, 478, 2] or None) for images [T, H, W, 3]."""
+    if backend == "mediapipe":
+        from gasp_ops.capture.mediapipe_backend import detect_landmarks_mediapipe
+
+        return detect_landmarks_mediapipe(images)
+    if backend != "dlib":
+        raise GaspInputError("landmarks", f"unknown backend {backend!r}")
+    from gasp_ops.capture.preprocess import detect_all
+
+    return detect_all(np.asarray(images)[:, None])[:, 0], None
+
+
+def mattes_before_tracking(images: np.ndarray, backend: str, *, alpha: np.ndarray | None = None,
+                           rvm_path: str | None = None, source: str = "frames") -> np.ndarray | None:
+    """Mattes [T, H, W] float32 for images [T, H, W, 3], or None for ``grabcut`` / ``mediapipe`` (their seeds come
+    from the tracked head: ``mattes_after_tracking``)."""
+    if backend in ("grabcut", "mediapipe"):
+        return None
+    if backend == "alpha":
+        return np.asarray(alpha, np.float32)
+    if backend == "rvm":
+        from gasp_ops.capture.matting import compute_mattes
+        from gasp_ops.capture.matting_rvm import load_rvm
+
+        return compute_mattes("rvm", images, rvm_model=load_rvm(rvm_path or ""), source=source)
+    raise GaspInputError("matting", f"unknown backend {backend!r}")
+
+
+def mattes_after_tracking(backend: str, head, images: np.ndarray, res, cameras) -> np.ndarray:
+    """Mattes [T, C, H, W] of ``grabcut`` / ``mediapipe`` for images [T, C, H, W, 3] and a ``TrackingResult``."""
+    if backend == "mediapipe":
+        from gasp_ops.capture.matting_mediapipe import mediapipe_mattes_after_tracking
+        from gasp_ops.capture.mediapipe_backend import run_mediapipe
+
+        T, C = images.shape[:2]
+        seg = run_mediapipe(images.reshape(T * C, *images.shape[2:]), ("segment",))["segment"]
+        return mediapipe_mattes_after_tracking(head, images, res, cameras, seg.reshape(T, C, *seg.shape[1:]))
+    from gasp_ops.capture.preprocess import mattes_after_tracking as grabcut_after_tracking
+
+    return grabcut_after_tracking(head, images, res, cameras)
