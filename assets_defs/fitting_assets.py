@@ -16,6 +16,7 @@ from assets_defs.partitions import subject_setting_partitions
 from assets_defs.prior_assets import gaussian_prior, prior_dir
 from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
 from assets_defs.step_tags import GPU_STEP_TAGS
+from gasp_ops.web.server import view_command
 from gasp_ops.errors import GaspInputError
 from gasp_ops.io.safe_paths import check_key, path_under
 
@@ -117,6 +118,7 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         "stage_seconds": dg.MetadataValue.json(rec["seconds"]),
         "final": dg.MetadataValue.json(rec["final"]), "avatar_file": dg.MetadataValue.path(str(out["avatar"])),
         "avatar_file_mb": round(out["avatar"].stat().st_size / 1e6, 3), "lpips": result.lpips,
+        "viewer": view_command(out["avatar"], head_model),  # the avatar in the browser (docs/web_bundle.md)
     }
     metadata.update(image_metadata(out["curves_image"], out["curves"], "loss_curves"))
     metadata.update(image_metadata(out["input_vs_render_image"], out["input_vs_render"], "input_vs_render"))

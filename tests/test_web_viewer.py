@@ -210,3 +210,37 @@ def test_compact_exports_read_by_splat_transform(head, avatar_file, tmp_path):
         assert xyz.shape == mine.shape
         err = max(cKDTree(mine).query(xyz)[0].max(), cKDTree(xyz).query(mine)[0].max())  # both ways: same cloud
         assert err < 0.005 * extent, (fmt, err)
+
+
+def test_gasp_view_serves_the_page_on_localhost(avatar_file, tmp_path):
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "view", str(avatar_file), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # "serving DIR at http://127.0.0.1:PORT/ (Ctrl-C to stop)"
+        assert " at http://127.0.0.1:" in line, line + proc.stderr.read() if proc.poll() is not None else line
+        url = line.split(" at ")[1].split()[0]
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        assert '<script src="viewer.js">' in page and 'id="scrub"' in page and 'id="turntable"' in page
+        raw = urllib.request.urlopen(url + BUNDLE_NAME, timeout=30).read()
+        (tmp_path / BUNDLE_NAME).write_bytes(raw)
+        assert read_web_bundle(tmp_path / BUNDLE_NAME).meta["frames"] == 240
+        assert len(urllib.request.urlopen(url + "viewer.js", timeout=30).read()) > 10_000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_view_command_for_asset_metadata():
+    from types import SimpleNamespace
+
+    from gasp_ops.web.server import view_command
+
+    assert view_command("/d/avatars/900/monocular/avatar.safetensors") == \
+        "gasp view /d/avatars/900/monocular/avatar.safetensors"
+    flame = SimpleNamespace(kind="flame", flame_model_path="/m/flame 2023.pkl", flame_uv_path=None,
+                            flame_masks_path="/m/masks.pkl", flame_landmarks_path=None)
+    assert view_command("a b/avatar.safetensors", flame) == ("gasp view 'a b/avatar.safetensors' --head flame "
+                                                             "--flame-model '/m/flame 2023.pkl' --flame-masks /m/masks.pkl")

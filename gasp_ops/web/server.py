@@ -38,3 +38,20 @@ def serve_in_thread(folder, port: int = 0) -> tuple[http.server.ThreadingHTTPSer
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
+
+
+def view_command(avatar, head_model=None) -> str:
+    """The ``gasp view`` command line for an avatar file; ``head_model``: anything with the ``HeadModelResource``
+    fields (kind, flame_*_path), None = the built-in procedural head."""
+    import shlex
+
+    parts = ["gasp", "view", shlex.quote(str(avatar))]
+    kind = getattr(head_model, "kind", "procedural") or "procedural"
+    if kind != "procedural":
+        parts += ["--head", shlex.quote(kind)]
+        for flag, field in (("--flame-model", "flame_model_path"), ("--flame-uv", "flame_uv_path"),
+                            ("--flame-masks", "flame_masks_path"), ("--flame-landmarks", "flame_landmarks_path")):
+            value = getattr(head_model, field, None)
+            if value:
+                parts += [flag, shlex.quote(str(value))]
+    return " ".join(parts)

@@ -114,6 +114,7 @@ class Viewer {
   /** Pose (when the frame changed), sort for the current camera and draw. */
   render() {
     this.resize();
+    const c0 = performance.now();
     if (this.posedFrame !== this.frame) {
       frameVertices(this.bundle, this.frame, this.vertices);
       this.renderer.setVertices(this.vertices);
@@ -123,10 +124,11 @@ class Viewer {
     }
     const { w2c, K } = this.cameraCV();
     const visible = sortBackToFront(this.means, w2c, 0.01, this.order, this.scratch);
+    this.cpuMs = performance.now() - c0; // JavaScript side: decode + upload vertices, centres, sort
     this.renderer.draw(this.order, visible, w2c, K, this.background);
     const now = performance.now();
     this.drawn.push(now);
-    while (this.drawn.length && this.drawn[0] < now - 1000) this.drawn.shift();
+    while (this.drawn.length > 30 || (this.drawn.length > 2 && this.drawn[0] < now - 2000)) this.drawn.shift();
     this.dirty = false;
   }
 
@@ -135,6 +137,7 @@ class Viewer {
     const px = new Uint8Array(4);
     const gl = this.renderer.gl;
     const t0 = performance.now();
+    let cpu = 0;
     for (let i = 0; i < n; i++) {
       if (animate) this.setFrame(this.frame + 1);
       if (rotate && !this.override) {
@@ -142,11 +145,12 @@ class Viewer {
         this.controls.update(1 / 60);
       }
       this.render();
+      cpu += this.cpuMs;
       gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
     }
     const ms = (performance.now() - t0) / n;
     this.controls.autoRotate = $('turntable') ? $('turntable').checked : false;
-    return { frames: n, ms_per_frame: ms, fps: 1000 / ms, gaussians: this.bundle.count,
+    return { frames: n, ms_per_frame: ms, fps: 1000 / ms, js_ms_per_frame: cpu / n, gaussians: this.bundle.count,
       width: this.canvas.width, height: this.canvas.height, renderer: rendererName(gl) };
   }
 }
@@ -186,9 +190,11 @@ function setupUI(v) {
     }
     if (!v.override) v.controls.update();
     if (v.dirty) v.render();
-    const recent = v.drawn.length;
-    $('fps').textContent = recent > 1 ? `${recent} fps` : 'idle';
-    v.fps = recent;
+    // frame rate over the last draws (at most 30, within 2 s); when idle, the last rate stays shown
+    const d = v.drawn;
+    if (d.length > 1) v.fps = ((d.length - 1) * 1000) / (d[d.length - 1] - d[0]);
+    const idle = !d.length || now - d[d.length - 1] > 1000;
+    $('fps').textContent = v.fps ? `${v.fps < 10 ? v.fps.toFixed(1) : Math.round(v.fps)} fps${idle ? ' (idle)' : ''}` : 'idle';
     requestAnimationFrame(loop);
   };
   showFrame();
