@@ -28,6 +28,11 @@ def _export(args, out_dir: Path, with_viewer: bool = True) -> Path:
 
 
 def cmd_export_web(args) -> int:
+    from gasp_ops.io.output_paths import check_output
+    from pipelines.cli_checks import head_inputs
+
+    check_output(args.out, kind="folder", inputs=[args.avatar, args.params, *head_inputs(args)],
+                 estimate_bytes=40_000_000, writer="gasp export-web")
     path = _export(args, Path(args.out), with_viewer=not args.no_viewer)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB); open it with `gasp view {args.out}`")
     return 0

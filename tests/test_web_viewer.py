@@ -77,7 +77,11 @@ def test_bundle_round_trip(head, avatar_file, tmp_path):
 
 def test_export_web_never_replaces_its_input(head, avatar_file, tmp_path, capsys):
     assert gasp(["export-web", str(avatar_file), "--out", str(avatar_file.parent)]) == 2
-    assert "contains the input" in capsys.readouterr().err and avatar_file.is_file()
+    assert "holds the input" in capsys.readouterr().err and avatar_file.is_file()
+    from gasp_ops.web.bundle import export_web  # the library call refuses it too
+
+    with pytest.raises(GaspInputError, match="contains the input"):
+        export_web(avatar_file.parent, load_avatar_file(avatar_file, head), head)
 
 
 def test_bundle_size_at_paper_scale(head, tmp_path):
