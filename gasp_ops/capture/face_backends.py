@@ -2,7 +2,9 @@
 
 ``landmarks``: ``dlib`` (HOG detector + the 68-point shape predictor; that model's training data, iBUG 300-W,
 excludes commercial use) or ``mediapipe`` (face mesh, Apache-2.0; see ``mediapipe_backend``). ``auto`` = mediapipe
-when it can run here, else dlib.
+when it can run here, else dlib. ``face_net``: the project's own network trained on synthetic renders
+(``face_net.py``; weights in ``gasp_models/face_net.safetensors`` once trained on a GPU) - preferred by ``auto``
+for landmarks and matting when its weights are there.
 
 ``matting``: ``alpha`` (the photo's own non-trivial alpha channel, see ``image_decode``), ``grabcut`` (GrabCut
 seeded by the tracked head), ``mediapipe`` (the same GrabCut with MediaPipe's selfie segmentation as a second cue,
@@ -19,8 +21,8 @@ import numpy as np
 
 from gasp_ops.errors import GaspInputError
 
-LANDMARKS = ("auto", "dlib", "mediapipe")
-MATTING = ("auto", "alpha", "mediapipe", "grabcut", "rvm")
+LANDMARKS = ("auto", "dlib", "mediapipe", "face_net")
+MATTING = ("auto", "alpha", "mediapipe", "grabcut", "rvm", "face_net")
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,14 @@ def resolve_backends(matting: str = "auto", landmarks: str = "auto", has_alpha: 
         raise GaspInputError("landmarks", f"unknown backend {landmarks!r}; known: {', '.join(LANDMARKS)}")
     if matting not in MATTING:
         raise GaspInputError("matting", f"phone/webcam captures: one of {', '.join(MATTING)}, got {matting!r}")
+    from gasp_ops.capture.face_net import DEFAULT_PATH
+
     mp = mediapipe_mode() is not None
+    own = DEFAULT_PATH.is_file()
     if landmarks == "auto":
-        landmarks = "mediapipe" if mp else "dlib"
+        landmarks = "face_net" if own else "mediapipe" if mp else "dlib"
     if matting == "auto":
-        matting = "alpha" if has_alpha else "mediapipe" if mp else "grabcut"
+        matting = "alpha" if has_alpha else "face_net" if own else "mediapipe" if mp else "grabcut"
     if matting == "alpha" and not has_alpha:
         raise GaspInputError("matting", "'alpha' needs a photo with a non-trivial alpha channel")
     return Backends(landmarks, matting)
@@ -53,6 +58,10 @@ def detect_landmarks_all(images: np.ndarray, backend: str) -> tuple[np.ndarray, 
         from gasp_ops.capture.mediapipe_backend import detect_landmarks_mediapipe
 
         return detect_landmarks_mediapipe(images)
+    if backend == "face_net":
+        from gasp_ops.capture.face_net import load_face_net, predict
+
+        return predict(load_face_net(), np.asarray(images))[1], None
     if backend != "dlib":
         raise GaspInputError("landmarks", f"unknown backend {backend!r}")
     from gasp_ops.capture.preprocess import detect_all
@@ -68,6 +77,10 @@ def mattes_before_tracking(images: np.ndarray, backend: str, *, alpha: np.ndarra
         return None
     if backend == "alpha":
         return np.asarray(alpha, np.float32)
+    if backend == "face_net":
+        from gasp_ops.capture.face_net import load_face_net, predict
+
+        return predict(load_face_net(), np.asarray(images))[0]
     if backend == "rvm":
         from gasp_ops.capture.matting import compute_mattes
         from gasp_ops.capture.matting_rvm import load_rvm

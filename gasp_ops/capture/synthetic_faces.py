@@ -51,33 +51,45 @@ def clutter_background(g: torch.Generator, size: int) -> torch.Tensor:
 
 def render_face_photos(head, n: int, size: int = 256, seed: int = 0, first_index: int = 9000,
                        background: str = "clutter", azimuth_deg: float = 25.0, elevation_deg=(-10.0, 20.0),
-                       supersample: int = 3) -> FacePhotos:
-    """``n`` photos of ``real_proxy`` identities ``first_index .. first_index + n - 1`` (one view each, azimuth
-    uniform in +-``azimuth_deg``, elevation in ``elevation_deg``, a random expression and hairstyle)."""
+                       supersample: int = 3, views: int = 1, device=None) -> FacePhotos:
+    """``n`` x ``views`` photos of ``real_proxy`` identities ``first_index .. first_index + n - 1`` (azimuth
+    uniform in +-``azimuth_deg``, elevation in ``elevation_deg``, a random expression per view, the identity's
+    hairstyle). ``device``: where to render (default: the head model's)."""
     from gasp_ops.capture.projection import project
-    from gasp_ops.synthetic import render_views, sample_cameras, sample_expression, sample_identity
+    from gasp_ops.synthetic import (
+        render_views, sample_cameras, sample_expression, sample_expressions, sample_identity,
+    )
 
     if background not in ("clutter", "grey"):
         raise GaspInputError("background", f"expected 'clutter' or 'grey', got {background!r}")
     rgbs, alphas, lms, verts, cams, labels = [], [], [], [], [], []
+    K = int(views)
     for i in range(int(n)):
         index = int(first_index) + i
         ident = sample_identity(index, seed, head, domain="real_proxy")
-        cam, _, _ = sample_cameras(1, seed, size, (-azimuth_deg, azimuth_deg), elevation_deg, head=head,
+        cam, _, _ = sample_cameras(K, seed, size, (-azimuth_deg, azimuth_deg), elevation_deg, head=head,
                                    label=("face_photos", index))
-        expr, pose = sample_expression(index, seed, head)
+        if K == 1:
+            expr, pose = sample_expression(index, seed, head)
+            expr = expr[None]
+        else:
+            expr, pose = sample_expressions([index * 1000 + k for k in range(K)], seed, head)
         g = generator(seed, "face_photo_background", index)
-        bg = clutter_background(g, size)[None] if background == "clutter" else 0.5
-        views = render_views(head, ident, expr[None], pose, cam, "real_proxy", supersample, background=bg, seed=seed)
+        bg = torch.stack([clutter_background(g, size) for _ in range(K)]) if background == "clutter" else 0.5
+        out = render_views(head, ident, expr, pose, cam, "real_proxy", supersample, background=bg, seed=seed,
+                           device=device)
         with torch.no_grad():
-            v = head(ident.identity[None].to(head.template.dtype), expr[None].to(head.template.dtype), pose)
-            uv, _ = project(head.landmarks(v).float(), cam)
-        rgbs.append((views.rgb[0].numpy() * 255 + 0.5).astype(np.uint8))
-        alphas.append(views.alpha[0].numpy().astype(np.float32))
-        lms.append(uv[0, 0].numpy().astype(np.float64))
-        verts.append(v[0].float())
-        cams.append(cam)
-        labels.append(f"rp_{index:05d}")
+            dt = head.template.dtype
+            v = head(ident.identity[None].to(dt).expand(K, -1), expr.to(dt), pose.to(dtype=dt))
+            uv, _ = project(head.landmarks(v).float(), cam.to(v.device))
+        v = v.float().cpu()
+        for k in range(K):
+            rgbs.append((out.rgb[k].cpu().numpy() * 255 + 0.5).astype(np.uint8))
+            alphas.append(out.alpha[k].cpu().numpy().astype(np.float32))
+            lms.append(uv[k, k].cpu().numpy().astype(np.float64))  # view k's camera k
+            verts.append(v[k])
+            cams.append(cam[k])
+            labels.append(f"rp_{index:05d}" + (f"_{k}" if K > 1 else ""))
     from gasp_ops.cameras import Cameras
 
     cameras = Cameras(torch.cat([c.world_to_cam for c in cams]), torch.cat([c.K for c in cams]), size, size)
