@@ -5,6 +5,7 @@ The head region: both images are multiplied by the mask (background -> black) an
 box. LPIPS / FID load pretrained backbones only from local caches (``evaluation.weights``); when they are missing
 the metric is reported as unavailable with the reason, never computed from random weights.
 Rows: (subject, setting, method, camera, frame, metric, value, backend); set-level metrics (FID) use frame -1.
+ID-SIM is a similarity in [0, 1] (``evaluation.identity``). Each metric's backend and cache: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -95,36 +96,37 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = N
     return float(_ssim(p, t, data_range=1.0, size_average=True, win_size=win))
 
 
-@lru_cache(maxsize=1)
-def _lpips_model():
-    avail = alexnet_weights()
-    if not avail.available:
-        return None, avail.reason
-    try:
-        import lpips
+@lru_cache(maxsize=2)
+def _lpips_model(backbone_path: str):
+    """(LPIPS-alex module, "") or (None, reason); loaded once per backbone file (``load_lpips``, the prior's loader)."""
+    from gasp_ops.prior.perceptual import load_lpips
 
-        model = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=False, verbose=False).eval()
-    except Exception as exc:  # pragma: no cover - depends on the cache contents
+    try:
+        model, status = load_lpips("alex")
+    except Exception as exc:  # a corrupt or mismatched cache file
         return None, f"lpips failed to load: {exc}"
-    return model, ""
+    return (model, "") if model is not None else (None, status.reason)
+
+
+def _lpips() -> tuple[torch.nn.Module | None, str]:
+    avail = alexnet_weights()
+    return _lpips_model(avail.path) if avail.available else (None, avail.reason)
 
 
 def lpips_status() -> str:
-    model, reason = _lpips_model() if alexnet_weights().available else (None, alexnet_weights().reason)
+    model, reason = _lpips()
     return "lpips_alex" if model is not None else f"unavailable: {reason}"
 
 
 def lpips_distance(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> MetricResult:
     """LPIPS (AlexNet, v0.1) of the head region, or unavailable with the reason."""
-    if not alexnet_weights().available:
-        return unavailable(alexnet_weights().reason)
-    model, reason = _lpips_model()
+    model, reason = _lpips()
     if model is None:
         return unavailable(reason)
     p, t = head_region(pred, target, mask)
     with torch.no_grad():
-        d = model(p.permute(2, 0, 1)[None] * 2 - 1, t.permute(2, 0, 1)[None] * 2 - 1)
-    return MetricResult(float(d.flatten()[0]), "lpips_alex")
+        d = model(p.permute(2, 0, 1)[None], t.permute(2, 0, 1)[None])
+    return MetricResult(float(d), "lpips_alex")
 
 
 def fid_score(preds: list[torch.Tensor], targets: list[torch.Tensor]) -> MetricResult:
@@ -136,7 +138,6 @@ def fid_score(preds: list[torch.Tensor], targets: list[torch.Tensor]) -> MetricR
     if len(preds) < 2 or len(targets) < 2:
         return unavailable("FID needs at least 2 images per set")
     try:
-        from cleanfid.fid import frechet_distance
         from cleanfid.inception_torchscript import InceptionV3W
 
         net = InceptionV3W(avail.path, download=False, resize_inside=True).eval()
@@ -146,11 +147,31 @@ def fid_score(preds: list[torch.Tensor], targets: list[torch.Tensor]) -> MetricR
             with torch.no_grad():
                 return net(x).numpy().astype(np.float64)
 
-        a, b = feats(preds), feats(targets)
-        value = frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+        value = frechet_distance(feats(preds), feats(targets))
     except Exception as exc:  # pragma: no cover - depends on the cache contents
         return unavailable(f"clean-fid failed: {exc}")
     return MetricResult(float(value), "clean_fid_inception")
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance of the Gaussians fitted to features a [n1, D] and b [n2, D] (sample covariances, ddof 1):
+    |mu_a - mu_b|^2 + tr S_a + tr S_b - 2 tr sqrt(S_a S_b).
+
+    With A, B the centred features, S_a S_b = A^T A B^T B / c, c = (n1 - 1)(n2 - 1), whose eigenvalues are the
+    squared singular values of the n1 x n2 matrix A B^T over c; so tr sqrt(S_a S_b) = ||A B^T||_* / sqrt(c), exact
+    and cheap when the sets are smaller than D (an evaluation's frames vs Inception's 2048 features, where a
+    2048 x 2048 ``sqrtm`` takes minutes on a CPU). Larger sets use clean-fid's ``frechet_distance``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    n1, n2, dim = a.shape[0], b.shape[0], a.shape[1]
+    if min(n1, n2) >= dim:
+        from cleanfid.fid import frechet_distance as clean_fid_frechet
+
+        return float(clean_fid_frechet(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)))
+    ac, bc = a - a.mean(0), b - b.mean(0)
+    c = (n1 - 1) * (n2 - 1)
+    cross = np.linalg.svd(ac @ bc.T, compute_uv=False).sum() / math.sqrt(c)
+    tr_a, tr_b = float((ac * ac).sum()) / (n1 - 1), float((bc * bc).sum()) / (n2 - 1)
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + tr_a + tr_b - 2.0 * cross)
 
 
 def frame_metrics(pred, target, mask=None, *, embedder=None, metrics=METRICS) -> dict[str, MetricResult]:
@@ -163,7 +184,7 @@ def frame_metrics(pred, target, mask=None, *, embedder=None, metrics=METRICS) ->
     if "lpips" in metrics:
         out["lpips"] = lpips_distance(pred, target, mask)
     if "id_sim" in metrics:
-        from evaluation.identity import face_embedder, id_similarity
+        from evaluation.identity import NoFaceInGroundTruth, face_embedder, id_similarity
 
         if embedder is None:
             embedder, _, reason = face_embedder()
@@ -174,6 +195,8 @@ def frame_metrics(pred, target, mask=None, *, embedder=None, metrics=METRICS) ->
             try:
                 value, note = id_similarity(p, t, embedder=embedder)
                 out["id_sim"] = MetricResult(value, note)
+            except NoFaceInGroundTruth as exc:
+                out["id_sim"] = unavailable(str(exc))
             except Exception as exc:
                 out["id_sim"] = unavailable(f"{embedder.name}: {exc}")
     return out

@@ -4,6 +4,11 @@ from metric rows.
 Cells are means over the frames (FID: the set value). A metric whose rows are all unavailable gives the cell
 "unavailable" (Markdown) / NaN + a note column (Parquet). Rows that were not run (e.g. prior-size / UV sweeps that
 need separately trained priors) are listed with "not run: <reason>".
+
+ID-SIM cells are means over the frames whose ground truth has a detectable face (``id_sim_scored`` of them);
+renders without a detectable face count as 0 (``id_sim_no_face`` of them). The score is a similarity in [0, 1]
+(dlib: Euclidean descriptor distance mapped through dlib's 0.6 same-person threshold; ArcFace: clamped cosine),
+see ``evaluation.identity`` and docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluation.identity import NO_FACE_IN_RENDER
 from evaluation.metrics import METRICS
 
 COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "fid": "FID", "id_sim": "ID-SIM"}
@@ -29,7 +35,8 @@ TABLE3_PRIOR_ROWS = [f"prior size {n}" for n in ("1", "10", "100", "all")] + [f"
 
 def aggregate(rows: pd.DataFrame, by=("setting", "method")) -> pd.DataFrame:
     """One row per ``by`` group: the mean of each metric over its available values, plus <metric>_backend
-    ("unavailable: ..." when no value is available) and frames."""
+    ("unavailable: ..." when no value is available), frames, id_sim_scored (frames with an ID-SIM value) and
+    id_sim_no_face (of those, renders without a detectable face, scored 0)."""
     out = []
     for key, g in rows.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -44,6 +51,9 @@ def aggregate(rows: pd.DataFrame, by=("setting", "method")) -> pd.DataFrame:
             else:
                 rec[m] = float("nan")
                 rec[f"{m}_backend"] = (str(mg.backend.iloc[0]) if len(mg) else "unavailable: not computed")
+        ids = g[(g.metric == "id_sim") & g.value.notna()]
+        rec["id_sim_scored"] = len(ids)
+        rec["id_sim_no_face"] = int(ids.backend.astype(str).str.contains(NO_FACE_IN_RENDER, regex=False).sum())
         out.append(rec)
     return pd.DataFrame(out)
 
@@ -151,6 +161,12 @@ def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str
         lines.append("| " + " | ".join(cells) + " |")
     if reasons:
         lines += [""] + [f"- {k}: {v}" for k, v in reasons.items()]
+    scored = int(pd.to_numeric(df["id_sim_scored"], errors="coerce").fillna(0).sum()) if "id_sim_scored" in df else 0
+    if scored:
+        no_face = int(pd.to_numeric(df["id_sim_no_face"], errors="coerce").fillna(0).sum())
+        lines += ([] if reasons else [""]) + [
+            f"- ID-SIM: similarity in [0, 1] over {scored} frames with a detectable ground-truth face; {no_face} "
+            "renders without a detectable face scored 0 (docs/metrics.md)."]
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 INCEPTION_FILE = "inception-2015-12-05.pt"
 DLIB_RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_SHAPE_5 = "shape_predictor_5_face_landmarks.dat"
@@ -24,14 +23,12 @@ class Availability:
         return "available" if self.available else f"unavailable: {self.reason}"
 
 
-def torch_hub_dir() -> Path:
-    env = os.environ.get("TORCH_HOME")
-    return Path(env) / "hub" if env else Path.home() / ".cache" / "torch" / "hub"
-
-
 def alexnet_weights() -> Availability:
-    """torchvision's ImageNet AlexNet (LPIPS' backbone) in the torch hub cache, plus lpips' own linear layers."""
-    path = torch_hub_dir() / "checkpoints" / ALEXNET_FILE
+    """torchvision's ImageNet AlexNet (LPIPS' backbone) in the torch hub cache (``<torch.hub.get_dir()>/checkpoints``,
+    i.e. $TORCH_HOME/hub/checkpoints), plus lpips' own linear layers (shipped inside the lpips package)."""
+    from gasp_ops.prior.perceptual import backbone_path
+
+    path = backbone_path("alex")
     if not path.is_file():
         return Availability(False, f"torchvision AlexNet weights not cached at {path} (no download here)")
     spec = importlib.util.find_spec("lpips")
@@ -53,7 +50,10 @@ def inception_weights() -> Availability:
 
 
 def insightface_pack() -> Availability:
-    """An insightface model pack (a folder with a recognition .onnx) under ~/.insightface/models."""
+    """An insightface model pack (a folder with a recognition .onnx) under ~/.insightface/models, and the insightface
+    package (an optional extra) importable."""
+    if importlib.util.find_spec("insightface") is None:
+        return Availability(False, "the insightface package is not installed (optional extra)")
     root = Path(os.environ.get("INSIGHTFACE_HOME", Path.home() / ".insightface")) / "models"
     if not root.is_dir():
         return Availability(False, f"no insightface model packs under {root}")

@@ -63,7 +63,7 @@ def test_unavailable_metrics_carry_the_reason():
 def test_dlib_identity_similarity():
     from skimage import data
 
-    from evaluation.identity import face_embedder, id_similarity
+    from evaluation.identity import NO_FACE_IN_RENDER, NoFaceInGroundTruth, face_embedder, id_similarity
 
     embedder, backend, reason = face_embedder("dlib")
     assert embedder is not None, reason
@@ -72,8 +72,10 @@ def test_dlib_identity_similarity():
     assert same == pytest.approx(1.0, abs=1e-9) and "dlib" in note
     flipped, _ = id_similarity(face, np.ascontiguousarray(face[:, ::-1]), embedder=embedder)
     assert flipped < 1.0 - 1e-4
-    other, _ = id_similarity(face, data.chelsea(), embedder=embedder)
-    assert other < flipped
+    other, note = id_similarity(data.chelsea(), face, embedder=embedder)  # a cat: no face in the render -> 0
+    assert other == 0.0 < flipped and NO_FACE_IN_RENDER in note
+    with pytest.raises(NoFaceInGroundTruth):
+        id_similarity(face, data.chelsea(), embedder=embedder)
 
 
 def test_tables_markdown_and_charts(tmp_path):
