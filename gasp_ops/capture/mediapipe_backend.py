@@ -1,10 +1,11 @@
 """MediaPipe (<= 0.10.21, Apache-2.0; its wheel ships the face-mesh-with-iris and selfie-segmentation models) as an
 optional backend for landmarks and mattes.
 
-mediapipe 0.10.21 pins numpy < 2 and protobuf < 5 and pulls opencv-contrib-python, so it usually cannot live in the
-project's environment (numpy 2). Two ways to use it, tried in this order:
+mediapipe 0.10.21 pins numpy < 2 and protobuf < 5 and pulls opencv-contrib-python: installed into the project's
+environment, pip would downgrade numpy 2.x -> 1.26.4 and protobuf 6 -> 4.25 and lay opencv-contrib-python's ``cv2``
+over opencv-python-headless's, so it is deliberately not a project extra. Two ways to use it, tried in this order:
 
-1. in-process, when ``import mediapipe`` works (``pip install gasp-pipeline[mediapipe]`` into a numpy-1 env);
+1. in-process, when ``import mediapipe`` works (an environment built around numpy 1);
 2. a side environment: ``python3 -m venv ~/mp && ~/mp/bin/pip install mediapipe==0.10.21`` and
    ``export GASP_MEDIAPIPE_PYTHON=~/mp/bin/python``; images go to it through a temporary .npz file
    (``mediapipe_worker.py``, which imports nothing from this project).
