@@ -211,3 +211,18 @@ def test_enroll_frame_table_problems_fail_fast(files, capsys, tmp_path, change, 
     code, err, secs = gasp(capsys, "enroll", bad, "--out", tmp_path / "out", "--prior", files["prior"])
     assert_one_line_error(code, err, str(bad / "frames.parquet"), needle)
     assert secs < FAST_S
+
+
+def test_disk_full_during_the_write_is_one_line(files, capsys, tmp_path, monkeypatch):
+    """The free-space check is a rough estimate: a disk that fills up during the write still ends in one line."""
+    import errno
+
+    import gasp_ops.export.ply as ply
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "f.ply"))
+
+    monkeypatch.setattr(ply, "write_ply", full)
+    code, err, _ = gasp(capsys, "export-ply", files["avatar"], "--out", tmp_path / "f.ply")
+    assert_one_line_error(code, err, "No space left on device", "f.ply")
+    assert not (tmp_path / "f.ply").exists()
