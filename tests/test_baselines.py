@@ -69,16 +69,26 @@ def test_gaussian_avatars_style_densifies_and_fits(head, subject):
     train, _, _ = subject
     cfg = default_fit_config("tiny", steps_inversion=0, steps_decoder=0, steps_refine=24, log_every=1,
                              random_background=False)
-    res = fit_gaussian_avatars_style(head, train, cfg, n_gaussians=300,
-                                     densify=DensifyConfig(grad_threshold=1e-6, start=0.25, stop=0.6, interval=0.25))
+    densify = DensifyConfig(grad_threshold=1e-6, start=0.25, stop=0.6, interval=0.25)
+    res = fit_gaussian_avatars_style(head, train, cfg, n_gaussians=300, densify=densify)
     s = res.stats
     assert s["rounds"] == 2 and s["cloned"] + s["split"] > 0
     assert s["final"] == 300 + s["cloned"] + s["split"] - s["pruned"] == res.avatar.count
     a = res.avatar
     assert a.face_ids.min() >= 0 and a.face_ids.max() < head.topology.faces.shape[0]
     assert torch.allclose(a.barycentrics.sum(-1), torch.ones(a.count), atol=1e-5) and (a.barycentrics >= 0).all()
-    first, last = _first_last_l1(res)
-    assert last < 0.9 * first, (first, last)
+    # The fit is judged between densification rounds: a split replaces each parent by two smaller children, so the
+    # L1 jumps at each round (-4 % to +11 % measured) and first-vs-last mixes the fit with the jumps. One fixed
+    # frame, no random background: every step must lower the L1, and the three stretches (steps 0-5, 6-11, 12-23)
+    # together must remove >= 10 % of it. Measured over fit seeds 0-11 (torch 2.14.1, numpy 2.4.6): each step -0.4 %
+    # or more (ratio <= 0.996), stretch ratios 0.930-0.936 / 0.960-0.966 / 0.906-0.922, product 0.81-0.83;
+    # first-vs-last 0.84-0.95 (seed 0: 0.881 here, 0.909 on another machine: the old `last < 0.9 * first` failed).
+    l1 = res.history["direct"]["l1"]
+    cuts = [0, *densify.steps(24), len(l1)]
+    stretches = [l1[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    assert len(stretches) == 3 and all(y < x for g in stretches for x, y in zip(g[:-1], g[1:])), stretches
+    assert math.prod(g[-1] / g[0] for g in stretches) <= 0.9, stretches
+    assert l1[-1] < l1[0], (l1[0], l1[-1])
 
 
 def test_flash_mlp_depends_on_expression_and_gets_gradients(head, subject):
