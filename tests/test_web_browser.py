@@ -88,6 +88,8 @@ def test_chromium_shows_the_avatar_and_animates(site, reference, tmp_path):
             assert int(page.input_value("#scrub")) != start  # frames advance while playing
             assert page.inner_text("#play") == "Pause"
             assert page.inner_text("#fps").endswith(" fps") and page.evaluate("window.gaspViewer.fps()") > 0
+            # while playing, the order comes from the sort worker (the page draws with its latest answer)
+            assert page.evaluate("!!(window.gaspViewer.viewer.worker && window.gaspViewer.viewer.sorted)")
             page.click("#play")
             page.fill("#scrub", "45")  # the scrubber picks a frame
             assert page.inner_text("#frame").startswith("46 /")

@@ -10,8 +10,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 const at = process.argv.indexOf('--out');
 const out = at > 0 ? process.argv[at + 1] : join(here, '..', 'gasp_viewer', 'static');
 mkdirSync(out, { recursive: true });
+// the sort worker, bundled first and inlined into viewer.js as a string (started from a Blob URL)
+const worker = await build({
+  entryPoints: [join(here, 'src', 'sort_worker.js')],
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  target: ['es2020'],
+  write: false,
+});
 await build({
   entryPoints: [join(here, 'src', 'main.js')],
+  define: { __SORT_WORKER_SOURCE__: JSON.stringify(worker.outputFiles[0].text) },
   bundle: true,
   format: 'iife',
   minify: true,

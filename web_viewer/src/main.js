@@ -49,7 +49,7 @@ class Viewer {
     this.home = new Vector3(0, Math.sin(el), Math.cos(el)).multiplyScalar(cam.distance).add(this.target);
     this.controls = new OrbitControls(this.camera, canvas);
     this.controls.enableDamping = true;
-    this.controls.autoRotateSpeed = 6.0; // 360 degrees in 10 s at 60 fps
+    this.controls.autoRotateSpeed = 6.0; // with update(seconds): 360 degrees in 10 s at any frame rate
     this.controls.addEventListener('change', () => { this.dirty = true; });
     this.resetView();
     this.frame = 0;
@@ -61,10 +61,66 @@ class Viewer {
     this.order = new Uint32Array(bundle.count);
     this.scratch = { depth: new Float32Array(0), key: new Uint16Array(0) };
     this.posedFrame = -1;
+    this.meansFrame = -1;
     this.drawn = [];
     this.fps = 0;
     this.dirty = true;
     this.fixedSize = /^(\d+)x(\d+)$/.exec(params.get('size') || '');
+    this.startWorker();
+  }
+
+  /** The sort worker for interactive drawing (renderNow / benchmark sort synchronously); none if unavailable. */
+  startWorker() {
+    this.worker = null;
+    if (params.get('worker') === '0' || typeof Worker === 'undefined' || typeof __SORT_WORKER_SOURCE__ !== 'string') return;
+    try {
+      const url = URL.createObjectURL(new Blob([__SORT_WORKER_SOURCE__], { type: 'text/javascript' }));
+      this.worker = new Worker(url);
+    } catch (err) {
+      console.warn('sort worker unavailable, sorting on the main thread:', err);
+      return;
+    }
+    const b = this.bundle;
+    const fields = ['count', 'numFrames', 'numVertices', 'faces', 'faceIds', 'bary', 'offsets', 'qVertices',
+      'vertexMin', 'vertexStep'];
+    this.worker.postMessage({ type: 'init', bundle: Object.fromEntries(fields.map((k) => [k, b[k]])) });
+    this.pending = false;
+    this.sorted = null; // {key, order, visible} of the newest finished sort
+    this.worker.onmessage = (e) => {
+      this.pending = false;
+      const stale = !this.sorted || this.sorted.key !== e.data.key;
+      this.sorted = e.data;
+      if (stale) this.dirty = true;
+    };
+  }
+
+  /** Interactive draw: the latest order from the worker (requesting a new one when the view or frame changed). */
+  renderInteractive() {
+    if (!this.worker) { this.render(); return; }
+    this.resize();
+    if (this.posedFrame !== this.frame) {
+      frameVertices(this.bundle, this.frame, this.vertices);
+      this.renderer.setVertices(this.vertices);
+      this.posedFrame = this.frame;
+      this.table = null; // the main thread's centres are stale now (render() re-poses them when it runs)
+      this.meansFrame = -1;
+    }
+    const { w2c, K } = this.cameraCV();
+    const key = `${this.frame}|${Array.prototype.join.call(w2c, ',')}`;
+    if (!this.pending && (!this.sorted || this.sorted.key !== key)) {
+      this.worker.postMessage({ type: 'sort', key, frame: this.frame, w2c: Float64Array.from(w2c) });
+      this.pending = true;
+    }
+    if (!this.sorted) { this.render(); return; } // first frame: sort here once
+    this.renderer.draw(this.sorted.order, this.sorted.visible, w2c, K, this.background);
+    this.markDrawn(); // when the worker's newer order arrives, onmessage asks for another draw
+  }
+
+  markDrawn() {
+    const now = performance.now();
+    this.drawn.push(now);
+    while (this.drawn.length > 30 || (this.drawn.length > 2 && this.drawn[0] < now - 2000)) this.drawn.shift();
+    this.dirty = false;
   }
 
   resetView() {
@@ -118,18 +174,18 @@ class Viewer {
     if (this.posedFrame !== this.frame) {
       frameVertices(this.bundle, this.frame, this.vertices);
       this.renderer.setVertices(this.vertices);
+      this.posedFrame = this.frame;
+    }
+    if (this.meansFrame !== this.frame) {
       this.table = faceTable(this.vertices, this.bundle.faces, this.table || undefined);
       poseMeans(this.bundle, this.table, this.means);
-      this.posedFrame = this.frame;
+      this.meansFrame = this.frame;
     }
     const { w2c, K } = this.cameraCV();
     const visible = sortBackToFront(this.means, w2c, 0.01, this.order, this.scratch);
     this.cpuMs = performance.now() - c0; // JavaScript side: decode + upload vertices, centres, sort
     this.renderer.draw(this.order, visible, w2c, K, this.background);
-    const now = performance.now();
-    this.drawn.push(now);
-    while (this.drawn.length > 30 || (this.drawn.length > 2 && this.drawn[0] < now - 2000)) this.drawn.shift();
-    this.dirty = false;
+    this.markDrawn();
   }
 
   /** Render n frames back to back, waiting for the GPU each time (readPixels); animate / rotate as asked. */
@@ -188,8 +244,9 @@ function setupUI(v) {
       const step = Math.floor((frameClock * fps) / 1000);
       if (step > 0) { frameClock -= (step * 1000) / fps; v.setFrame(v.frame + step); showFrame(); }
     }
-    if (!v.override) v.controls.update();
-    if (v.dirty) v.render();
+    if (!v.override) v.controls.update(Math.min(now - (v.lastLoop || now), 250) / 1000); // turntable: 10 s a turn
+    v.lastLoop = now;
+    if (v.dirty) v.renderInteractive();
     // frame rate over the last draws (at most 30, within 2 s); when idle, the last rate stays shown
     const d = v.drawn;
     if (d.length > 1) v.fps = ((d.length - 1) * 1000) / (d[d.length - 1] - d[0]);
