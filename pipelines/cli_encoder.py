@@ -15,11 +15,13 @@ from gasp_ops.errors import GaspInputError
 
 
 def default_encoder_path(preset: str) -> Path:
-    """``$GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors`` (default data root: ``<project>/data``)."""
-    from gasp_ops.encoder.checkpoint import ENCODER_NAME
+    """``$GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors`` (default data root: ``<project>/data``) when it
+    exists, else the shipped ``gasp_models/encoder.safetensors`` when that exists, else the first (for the error)."""
+    from gasp_ops.encoder.checkpoint import ENCODER_NAME, SHIPPED_PATH
 
     root = os.environ.get("GASP_DATA_ROOT") or str(Path(__file__).resolve().parents[1] / "data")
-    return Path(root) / preset / "encoder" / ENCODER_NAME
+    trained = Path(root) / preset / "encoder" / ENCODER_NAME
+    return SHIPPED_PATH if (not trained.is_file() and SHIPPED_PATH.is_file()) else trained
 
 
 def add_mode_args(p: argparse.ArgumentParser) -> None:
@@ -28,7 +30,8 @@ def add_mode_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--mode", choices=MODES, help="instant: encoder only (no optimisation); fast: encoder + a quarter "
                    "of the fit's steps; full: encoder + the full fit. Default: the paper's fit from the mean code")
-    p.add_argument("--encoder", help="encoder file (default: $GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors)")
+    p.add_argument("--encoder", help="encoder file (default: $GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors, "
+                   "else the shipped gasp_models/encoder.safetensors)")
     p.add_argument("--encoder-sha256", help="expected SHA-256 of the encoder file (e.g. from its model card)")
 
 
@@ -40,7 +43,8 @@ def load_mode_encoder(args, device):
 
     path = Path(args.encoder) if args.encoder else default_encoder_path(args.preset)
     if not path.is_file():
-        raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass --encoder)")
+        raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass "
+                             "--encoder)")
     print(f"loading encoder {path}")
     return load_encoder(path, device, sha256=args.encoder_sha256)[0]
 

@@ -243,3 +243,20 @@ def test_avatar_fit_asset_runs_every_mode(prior, trained, tmp_path):
                          raise_on_error=False, run_config={"ops": {"avatar_fit": {"config": {
                              "mode": "instant", "encoder_path": str(tmp_path / "nope.safetensors")}}}})
     assert not bad.success
+
+
+def test_training_run_writes_what_ships(prior, views, head, tmp_path):
+    import json
+
+    from gasp_ops.encoder.checkpoint import file_sha256
+    from gasp_ops.encoder.run import train_encoder_from_files
+
+    summary = train_encoder_from_files(None, None, tmp_path, tiny(steps=8, val_every=4), head, views=views,
+                                       prior=prior, progress=False)
+    path = tmp_path / "encoder.safetensors"
+    assert summary["encoder_sha256"] == file_sha256(path) and summary["encoder_bytes"] == path.stat().st_size
+    load_encoder(path, sha256=summary["encoder_sha256"])
+    report = json.loads((tmp_path / "encoder_summary.json").read_text())["report"]
+    assert report["val_subjects"] == 1 and report["val_single"]["items"] == N_VIEWS
+    assert np.isfinite([report["val_single"]["ratio"], report["val_novel_view"]["psnr_encoder"]]).all()
+    assert (tmp_path / "encoder_curves.png").stat().st_size > 1000 and summary["best_step"] in (4, 8)

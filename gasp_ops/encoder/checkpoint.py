@@ -25,6 +25,8 @@ from gasp_ops.io.tensors import load_tensors, save_tensors
 KIND = "gasp_encoder"
 FORMAT_VERSION = 1
 ENCODER_NAME = "encoder.safetensors"
+#: Where a shipped encoder lives (package data, with its model card ``gasp_models/encoder.md``).
+SHIPPED_PATH = Path(__file__).resolve().parents[2] / "gasp_models" / ENCODER_NAME
 #: Buffers kept in float32 (codes are small numbers; halving them saves nothing worth the error).
 FLOAT32_KEYS = ("code_mean", "code_std")
 
@@ -87,7 +89,8 @@ def load_encoder(path, device="cpu", sha256: str | None = None) -> tuple[Identit
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise GaspInputError(str(path), f"weights do not match the stored config ({str(exc).splitlines()[0]})") from None
+        raise GaspInputError(str(path), f"weights do not match the stored config "
+                             f"({str(exc).splitlines()[0]})") from None
     model.prior_fingerprint = str(meta.get("prior_fingerprint", ""))
     return model.to(device).eval(), meta
 

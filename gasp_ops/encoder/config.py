@@ -113,5 +113,6 @@ PRESET_DEFAULTS: dict[str, dict] = {
 def default_encoder_config(preset_name: str, **overrides) -> EncoderConfig:
     """The preset's defaults with ``overrides`` applied (unknown keys/presets raise ``GaspInputError``)."""
     if preset_name not in PRESET_DEFAULTS:
-        raise GaspInputError("preset", f"no encoder defaults for preset {preset_name!r}; known: {', '.join(PRESET_DEFAULTS)}")
+        raise GaspInputError("preset", f"no encoder defaults for preset {preset_name!r}; known: "
+                             f"{', '.join(PRESET_DEFAULTS)}")
     return EncoderConfig.from_dict({**PRESET_DEFAULTS[preset_name], **overrides})

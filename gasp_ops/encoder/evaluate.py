@@ -45,7 +45,8 @@ def code_errors(model: IdentityEncoder, prior, views: PriorViews, head: HeadMode
         k = min(len(g[1]) for g in part)
         idx = torch.stack([g[1][:k] for g in part])
         subj = torch.tensor([g[0] for g in part], device=dev)
-        crops = view_crops(views, idx.reshape(-1), head, model.config, dev).reshape(len(part), k, 4, *([model.config.crop_size] * 2))
+        size = model.config.crop_size
+        crops = view_crops(views, idx.reshape(-1), head, model.config, dev).reshape(len(part), k, 4, size, size)
         u = model.forward_normalised(crops, None, views.identity_coeffs.to(dev)[subj])
         target = model.normalise(codes[subj])
         err.append(((u - target) ** 2).mean(1).cpu())

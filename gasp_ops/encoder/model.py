@@ -45,7 +45,8 @@ class IdentityEncoder(nn.Module):
         w = config.width
         with torch.random.fork_rng(devices=[]):  # reproducible init, global RNG untouched
             torch.manual_seed(config.seed if seed is None else seed)
-            self.stem = nn.Sequential(nn.Conv2d(4, w, 5, stride=2, padding=2, bias=False), _norm(w), nn.ReLU(inplace=True))
+            self.stem = nn.Sequential(nn.Conv2d(4, w, 5, stride=2, padding=2, bias=False), _norm(w),
+                                      nn.ReLU(inplace=True))
             self.stages = nn.Sequential(_stage(w, w, config.blocks, 1), _stage(w, 2 * w, config.blocks, 2),
                                         _stage(2 * w, 4 * w, config.blocks, 2), _stage(4 * w, 8 * w, config.blocks, 2))
             self.pool = nn.AdaptiveAvgPool2d(2)
@@ -79,7 +80,8 @@ class IdentityEncoder(nn.Module):
         return f.float().flatten(1)
 
     def forward_normalised(self, crops: torch.Tensor, frame_mask: torch.Tensor | None = None,
-                           shape: torch.Tensor | None = None, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+                           shape: torch.Tensor | None = None,
+                           autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
         """crops [B, F, 4, S, S]; frame_mask [B, F] bool (None = all valid); shape [B, n_identity] -> u [B, Z]."""
         B, Fr = crops.shape[:2]
         feats = self.frame_features(crops.reshape(B * Fr, *crops.shape[2:]), autocast_dtype).reshape(B, Fr, -1)

@@ -84,7 +84,8 @@ class StepSample:
     gain: torch.Tensor
 
 
-def sample_step(config: EncoderConfig, schedule: BatchSchedule, per_subject: list[torch.Tensor], step: int) -> StepSample:
+def sample_step(config: EncoderConfig, schedule: BatchSchedule, per_subject: list[torch.Tensor],
+                step: int) -> StepSample:
     """The batch of step ``step`` (a function of the seed and the step only)."""
     subjects = schedule.indices(step)
     g = generator(config.seed, "encoder-step", step)
