@@ -233,6 +233,7 @@ def test_avatar_fit_asset_runs_every_mode(prior, trained, tmp_path):
         assert run.success
         meta = run.asset_materializations_for_node("avatar_fit")[0].metadata
         assert meta["mode"].value == mode
+        assert meta["viewer"].value == f"gasp view {tmp_path}/tiny/avatars/901/monocular/avatar.safetensors"
         f = load_avatar_file(tmp_path / "tiny" / "avatars" / "901" / "monocular" / "avatar.safetensors",
                              build_head_model("procedural"))
         seconds[mode] = f.fit["seconds"]
