@@ -52,20 +52,27 @@ def test_ddp_two_ranks_match_single_process(tmp_path):
     single = train_prior(tiny_config(steps=STEPS), views, head, None, progress=False)
     torch.testing.assert_close(torch.tensor(r0["history"]["total"]), torch.tensor(single.history["total"]),
                                rtol=1e-4, atol=1e-5)
-    # Same updates up to float summation order. Adam's normalised step turns a ~1e-12 gradient (summed in another
-    # order) into a full +-lr step, so a few near-zero-gradient entries may differ by up to 2 lr per step; all the
-    # others must agree to 1e-5.
+    # Same updates up to float summation order. Adam (eps 1e-15, the 3DGS setting) normalises each step, so an entry
+    # whose gradient is round-off (~1e-12, summed in another order in DDP's all-reduce) still moves by up to +-lr a
+    # step, either way: per entry only |DDP - single| <= 2 lr per step holds. The quaternions' w and
+    # in-plane-symmetric components have analytically zero gradient at the identity rotation (template_quats and
+    # the decoder's quaternion head that feeds them): round-off only, bounded per entry. Every other parameter's
+    # update (trained - init) must match as a whole: relative L2 difference <= 2e-2. Measured over views seeds 0-3
+    # (torch 2.14.1 and 2.13.0): 7.7e-5 to 2.8e-3, with 0-6 of 85,636 entries off by > 1e-3 (Adam sign flips).
+    # The former per-tensor rule (<= 2 % of entries off by > 1e-5) measured 1.2-2.7 % on template_log_scales and
+    # failed on 3 of those 4 seeds: it measured rounding, not DDP.
     init = train_prior(tiny_config(steps=STEPS), views, head, None, progress=False, stop_at=0).model.state_dict()
+    num = den = 0.0
     for k, v in single.model.state_dict().items():
         if not v.is_floating_point():
             continue
         if k.startswith(("decoder.first", "codes", "features", "template_colors")):
             assert not torch.equal(v, init[k]), k  # training moved it
         diff = (r0["state"][k] - v).abs()
-        if k == "template_quats":
-            # w and the in-plane-symmetric axis have analytically zero gradient at the identity rotation; Adam
-            # (eps 1e-15, the 3DGS setting) turns their round-off into +-lr steps in either run: bound them only.
-            assert float(diff.max()) <= 2 * STEPS * 1e-3 + 1e-6, k
-            continue
-        assert float((diff > 1e-5).float().mean()) <= 0.02, (k, float((diff > 1e-5).float().mean()))
-        assert float(diff.max()) <= 2 * STEPS * 0.03 + 1e-6, k
+        lr_max = 1e-3 if k == "template_quats" else 3e-2  # the quaternions' rate; else the largest (codes)
+        assert float(diff.max()) <= 2 * STEPS * lr_max + 1e-6, k
+        if k == "template_quats" or k.startswith("decoder.branch_out.quats"):
+            continue  # round-off-only gradients: bounded per entry only
+        num += float(diff.pow(2).sum())
+        den += float((v - init[k]).pow(2).sum())
+    assert den > 0 and (num / den) ** 0.5 <= 2e-2, (num / den) ** 0.5
