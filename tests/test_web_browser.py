@@ -98,6 +98,15 @@ def test_chromium_shows_the_avatar_and_animates(site, reference, tmp_path):
             page.wait_for_timeout(1500)
             after = page.locator("#view").screenshot()
             assert before != after  # the turntable turns the camera
+            page.uncheck("#turntable")
+            position = page.evaluate("window.gaspViewer.viewer.camera.position.toArray()")
+            page.mouse.move(450, 300)
+            page.mouse.down()
+            page.mouse.move(560, 330, steps=8)  # orbit: drag on the canvas
+            page.mouse.up()
+            page.wait_for_timeout(800)
+            moved = page.evaluate("window.gaspViewer.viewer.camera.position.toArray()")
+            assert max(abs(a - b) for a, b in zip(position, moved)) > 0.05  # metres: the camera orbited
             bench = page.evaluate("window.gaspViewer.benchmark(5)")
             assert bench["fps"] > 0 and bench["gaussians"] == bundle.avatar.count
             assert not errors, errors
