@@ -10,7 +10,10 @@ time; ``max_seconds`` stops it anyway at ``--seconds``). Held-out: 5 % of the id
 trained on. Outputs in --out: encoder.safetensors (fp16, <= 16 MB), encoder_summary.json (held-out code errors
 single-frame and pooled, training-identity error, novel-view PSNR with the predicted / the prior's own / the mean
 code, train and held-out curves, timings, SHA-256), encoder_curves.png, gpu_train_encoder.json (this script's
-record: device, calibration, latency of one photo -> code -> decoded avatar). Checkpoints stay in --work.
+record: device, calibration, latency of one photo -> code -> decoded avatar). Checkpoints stay in --work, which
+starts empty unless ``--resume`` (then the checkpoint's own config and step count are kept, no calibration: a run
+cut off by the device's time limit continues exactly). With gsplat installed from wheels, pass ``--gsplat-so`` as
+for the other GPU scripts (the novel-view check renders; without gsplat it uses the reference renderer).
 ``--set key=value`` overrides ``EncoderConfig`` fields (values JSON), e.g. ``--set render_weight=0.1``.
 CPU smoke run: ``--device cpu --preset tiny --seconds 20``.
 """
@@ -90,12 +93,13 @@ def main() -> int:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so (as the other scripts)")
     ap.add_argument("--set", action="append", default=[], help="EncoderConfig field=value (value JSON)")
-    ap.add_argument("--fresh", action="store_true", help="delete --work's checkpoint first")
+    ap.add_argument("--resume", action="store_true", help="continue --work's checkpoint (default: start afresh)")
     args = ap.parse_args()
 
-    from gasp_ops.encoder.config import default_encoder_config
+    from gasp_ops.encoder.config import EncoderConfig, default_encoder_config
     from gasp_ops.encoder.run import evaluation_report, open_prior_views, write_encoder_outputs
-    from gasp_ops.encoder.train import train_encoder
+    from gasp_ops.encoder.train import CHECKPOINT_NAME, train_encoder
+    from gasp_ops.io.tensors import load_tensors
     from gasp_ops.headmodel.procedural import ProceduralHead
     from gasp_ops.prior.checkpoint import load_prior
 
@@ -106,7 +110,7 @@ def main() -> int:
         torch.backends.cudnn.allow_tf32 = True
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
-    if args.fresh:
+    if not args.resume:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     overrides = {}
@@ -124,18 +128,27 @@ def main() -> int:
     record["load_seconds"] = time.perf_counter() - t0
     print(f"loaded {views.num_subjects} identities, {len(views)} views at {views.image_size[0]} px in "
           f"{record['load_seconds']:.1f} s", flush=True)
-    config = default_encoder_config(args.preset, **overrides)
-    record["calibration"] = calibrate(prior, views, config, head, device)
-    steps = max(10, int(0.9 * args.seconds / record["calibration"]["seconds_per_step"]))
-    config = config.replace(steps=steps, checkpoint_every=max(steps // 4, 1))
-    record["steps_planned"] = steps
-    print(f"calibration: {record['calibration']['seconds_per_step'] * 1000:.1f} ms/step -> {steps} steps", flush=True)
+    ckpt = work / CHECKPOINT_NAME
+    if args.resume and ckpt.is_file():
+        config = EncoderConfig.from_dict(load_tensors(ckpt)[1]["config"])
+        record["resumed_from"] = str(ckpt)
+    else:
+        config = default_encoder_config(args.preset, **overrides)
+        record["calibration"] = calibrate(prior, views, config, head, device)
+        steps = max(10, int(0.9 * args.seconds / record["calibration"]["seconds_per_step"]))
+        config = config.replace(steps=steps, checkpoint_every=max(steps // 4, 1))
+        print(f"calibration: {record['calibration']['seconds_per_step'] * 1000:.1f} ms/step -> {steps} steps",
+              flush=True)
+    record["steps_planned"] = config.steps
     result = train_encoder(prior, views, config, head, work, device=device, log=lambda m: print(m, flush=True),
                            max_seconds=args.seconds, progress=False)
     t1 = time.perf_counter()
     report = evaluation_report(result, prior, views, head, device)
     record["eval_seconds"] = time.perf_counter() - t1
-    record["latency"] = instant_latency(result.model, prior, views, head, device)
+    try:
+        record["latency"] = instant_latency(result.model, prior, views, head, device)
+    except Exception as exc:  # noqa: BLE001 - a failed timing must not lose the trained encoder
+        record["latency"] = f"unavailable: {type(exc).__name__}: {exc}"
     summary = write_encoder_outputs(work, result, report, prior_path=args.prior, dataset_root=args.dataset,
                                     extra={"device": record["device"]})
     for name in ("encoder.safetensors", "encoder_summary.json", "encoder_curves.png"):

@@ -69,7 +69,8 @@ def cmd_train_encoder(args) -> int:
     head = build_head_model(args.head).to(device)
     summary = train_encoder_from_files(args.prior, args.dataset, args.out, config, head, device=device, log=print,
                                        max_seconds=args.seconds)
-    val = summary["report"].get("val_single", {})
+    val = summary["report"].get("val_single")
+    val = val if isinstance(val, dict) else {}
     print(f"wrote {summary['encoder_path']} ({summary['encoder_bytes'] / 1e6:.2f} MB, sha256 "
           f"{summary['encoder_sha256']}); held-out code error {val.get('code_nmse', float('nan')):.4f} "
           f"(mean code {val.get('mean_code_nmse', float('nan')):.4f})")

@@ -36,12 +36,17 @@ def project_per_frame(points: torch.Tensor, cameras: Cameras) -> torch.Tensor:
 
 
 def head_vertex_ids(head: HeadModel) -> torch.Tensor:
-    """Indices [K] of the vertices of every face outside the ``neck`` region (the head's own surface)."""
+    """Indices [K] of the vertices of every face outside the ``neck`` region (the head's own surface); cached on
+    the head model (its topology never changes)."""
     from gasp_ops.headmodel.topology import REGIONS
 
-    topo = head.topology
-    keep = topo.face_regions != REGIONS.index("neck")
-    return torch.unique(topo.faces[keep].reshape(-1))
+    cached = getattr(head, "_encoder_crop_vertex_ids", None)
+    if cached is None:
+        topo = head.topology
+        keep = topo.face_regions != REGIONS.index("neck")
+        cached = torch.unique(topo.faces[keep].reshape(-1)).cpu()
+        head._encoder_crop_vertex_ids = cached
+    return cached
 
 
 def point_boxes(pixels: torch.Tensor, crop_scale: float, crop_lift: float) -> torch.Tensor:

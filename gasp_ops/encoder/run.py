@@ -45,15 +45,22 @@ def evaluation_report(result: EncoderTrainResult, prior, views: PriorViews, head
     ``max_train_subjects`` training identities (4 views each, for the generalisation gap) and novel-view PSNR."""
     model = result.model
     report: dict = {"train_subjects": len(result.train_subjects), "val_subjects": len(result.val_subjects)}
+
+    def guarded(name, fn):  # a failing measurement is reported, never loses the trained encoder
+        try:
+            report[name] = fn()
+        except Exception as exc:  # noqa: BLE001
+            report[name] = f"unavailable: {type(exc).__name__}: {exc}"
+
     if result.val_subjects:
-        report["val_single"] = code_errors(model, prior, views, head, result.val_subjects, 1, device)
-        report["val_multi"] = code_errors(model, prior, views, head, result.val_subjects, model.config.max_frames,
-                                          device)
-        report["val_novel_view"] = novel_view_report(model, prior, views, head, result.val_subjects, device)
+        val = result.val_subjects
+        guarded("val_single", lambda: code_errors(model, prior, views, head, val, 1, device))
+        guarded("val_multi", lambda: code_errors(model, prior, views, head, val, model.config.max_frames, device))
+        guarded("val_novel_view", lambda: novel_view_report(model, prior, views, head, val, device))
     else:
         report["val"] = "unavailable: val_fraction = 0 (no identity held out)"
-    report["train_single"] = code_errors(model, prior, views, head, result.train_subjects[:max_train_subjects], 1,
-                                         device, max_views=4)
+    guarded("train_single", lambda: code_errors(model, prior, views, head, result.train_subjects[:max_train_subjects],
+                                                1, device, max_views=4))
     return report
 
 
