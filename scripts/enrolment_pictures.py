@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--background", default="coffee")
     ap.add_argument("--matting", default="auto")
     ap.add_argument("--landmarks", default="auto")
+    ap.add_argument("--suffix", default="", help="added to the file names (e.g. _dlib_grabcut)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     head = ProceduralHead()
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
         rep = preprocess_capture(path, tmp / "pre", head, matting=args.matting, landmarks=args.landmarks, log=print)
         cap = rep.capture
         label = f"astronaut: {cap['landmarks']} + {cap['matting']}"
-        save_png(out / "enrol_matte_astronaut.png", sheet_from(rep, "astronaut", astro, label))
+        save_png(out / f"enrol_matte_astronaut{args.suffix}.png", sheet_from(rep, "astronaut", astro, label))
         # the cut-out: the astronaut times her matte (in the crop), pasted on clutter with a smaller second copy
         x0, y0, x1, y1 = cap["crop_box"]
         person = astro[y0:y1, x0:x1].astype(np.float32)
@@ -76,10 +77,10 @@ def main(argv=None) -> int:
         print(f"clutter composite ({args.background}): {c2['faces_found']} faces, used {c2['face_index']}; "
               f"matte IoU vs the pasted cut-out {iou:.3f}")
         label = f"on {args.background}: {c2['landmarks']} + {c2['matting']}, IoU {iou:.3f}"
-        save_png(out / "enrol_matte_clutter.png", sheet_from(rep2, "clutter", composite, label))
+        save_png(out / f"enrol_matte_clutter{args.suffix}.png", sheet_from(rep2, "clutter", composite, label))
         save_png(out / "enrol_clutter_input.png", cv2.resize(composite, (450, 300), interpolation=cv2.INTER_AREA))
-    print(f"wrote {out / 'enrol_matte_astronaut.png'}, {out / 'enrol_matte_clutter.png'}, "
-          f"{out / 'enrol_clutter_input.png'}")
+    print(f"wrote {out}/enrol_matte_astronaut{args.suffix}.png, enrol_matte_clutter{args.suffix}.png, "
+          "enrol_clutter_input.png")
     return 0
 
 

@@ -199,3 +199,17 @@ def test_unreadable_file_names_itself(tmp_path):
     with pytest.raises(GaspInputError, match="broken.png: not a readable image"):
         decode_image(bad)
     assert read_capture_record(tmp_path) == {}
+
+
+def test_video_follows_the_chosen_face_and_crops_the_union():
+    from gasp_ops.capture.face_choice import FaceBox
+    from gasp_ops.capture.head_framing import follow_face
+    from gasp_ops.capture.photo_crop import union_box
+
+    big = [FaceBox((100 + 6 * t, 80, 200 + 6 * t, 180), 1.0) for t in range(4)]  # moves right 6 px a frame
+    small = FaceBox((400, 90, 470, 160), 1.0)
+    frames = [[big[0], small], [small, big[1]], [], [big[3], small]]  # frame 2: nobody detected
+    track = follow_face(frames, 0, big[0])
+    assert track == [big[0], big[1], None, big[3]]
+    assert follow_face(frames, 0, small) == [small, small, None, small]
+    assert union_box([b.box for b in track if b is not None]) == (100, 80, 218, 180)
