@@ -1,6 +1,7 @@
 """The viewer page in real browsers, served by gasp_ops.web.server as `gasp view` serves it.
 
-A region-coloured avatar at the tiny preset's UV 128 (the main job's Gaussian count) is exported with
+A region-coloured avatar at the tiny preset's UV 128 (the main job's Gaussian count; local offsets, rotations and
+scales randomised so that the shader's posing is checked term by term) is exported with
 `gasp export-web`; headless Chromium (Debian's, installed with apt-get when missing, driven by Playwright as the UI
 test does) loads the page: the canvas for the turntable's frontal camera shows the head with a foreground pixel
 count within 10 % of the Python reference renderer's for the same frame and camera, animation changes the image,
@@ -29,7 +30,7 @@ FRAMES = (0, 45)  # neutral, and the middle of the jaw-opening beat
 @pytest.fixture(scope="module")
 def site(head, tmp_path_factory):
     root = tmp_path_factory.mktemp("web")
-    avatar = write_demo_avatar(root / "avatar.safetensors", head, 128)
+    avatar = write_demo_avatar(root / "avatar.safetensors", head, 128, jitter=0.3)  # offsets, rotations matter
     assert gasp(["export-web", str(avatar), "--out", str(root / "site")]) == 0
     server, _ = serve_in_thread(root / "site")
     try:
