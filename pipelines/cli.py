@@ -157,7 +157,8 @@ def cmd_export_ply(args) -> int:
         expr, hp = _load_params(args.params, head)
         check_frame_index("--frame", args.frame, len(expr), args.params)
         expression, pose = expr[args.frame], hp[args.frame]
-    path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose, args.coords, args.scale)
+    path = export_avatar_ply(args.out, f.avatar, head, f.identity, expression, pose, args.coords, args.scale,
+                             label=f.provenance.get("label", ""))
     print(f"wrote {path} ({f.avatar.count} Gaussians)")
     return 0
 

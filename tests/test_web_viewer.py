@@ -240,3 +240,31 @@ def test_view_command_for_asset_metadata():
                             flame_masks_path="/m/masks.pkl", flame_landmarks_path=None)
     assert view_command("a b/avatar.safetensors", flame) == ("gasp view 'a b/avatar.safetensors' --head flame "
                                                              "--flame-model '/m/flame 2023.pkl' --flame-masks /m/masks.pkl")
+
+
+def test_cli_static_exports(head, avatar_file, tmp_path):
+    """export-ply: default 3dgs PLY with the avatar's synthetic-media label, --coords head --scale 1, .splat."""
+    f = load_avatar_file(avatar_file, head)
+    assert gasp(["export-ply", str(avatar_file), "--out", str(tmp_path / "a.ply")]) == 0
+    comments = read_ply_comments(tmp_path / "a.ply")
+    assert f"gasp_label {f.provenance['label']}" in comments and "gasp_units 10 per metre" in comments
+    assert gasp(["export-ply", str(avatar_file), "--out", str(tmp_path / "h.ply"), "--coords", "head", "--scale",
+                 "1"]) == 0
+    with torch.no_grad():
+        g = FastPoser(f.avatar)(head(f.identity[None], torch.zeros(1, head.n_expression))[0])
+    assert torch.allclose(read_ply(tmp_path / "h.ply").means, g.means, atol=1e-6)
+    assert "gasp_units 1 per metre" in read_ply_comments(tmp_path / "h.ply")
+    assert gasp(["export-ply", str(avatar_file), "--out", str(tmp_path / "a.splat")]) == 0
+    assert (tmp_path / "a.splat").stat().st_size == 32 * f.avatar.count
+    back = read_splat(tmp_path / "a.splat")
+    assert torch.allclose(back.means.mean(0) / 10, (g.means - 0.5 * (g.means.min(0).values + g.means.max(0).values))
+                          .mean(0) * torch.tensor([1.0, -1.0, -1.0]), atol=1e-5)  # same 3dgs frame as the PLY
+
+
+def test_builtin_expressions_for_pca_heads():
+    from types import SimpleNamespace
+
+    e, p = builtin_expressions(SimpleNamespace(n_expression=10))  # no expression_names: a PCA basis (FLAME)
+    assert e.shape == (10 * 30, 10) and p.batch == 300
+    assert float(e.abs().max()) == pytest.approx(1.5, abs=0.01) and float(p.jaw[:, 0].max()) > 0.29
+    assert torch.all(e[0].abs() < 0.01) and torch.all(e[-1].abs() < 0.01)  # starts and ends neutral: it loops

@@ -78,10 +78,11 @@ def read_ply(path) -> Gaussians3D:
 
 
 def export_avatar_ply(path, avatar, head, identity: torch.Tensor, expression: torch.Tensor | None = None,
-                      pose=None, frame: str = "3dgs", scale: float | None = None) -> Path:
+                      pose=None, frame: str = "3dgs", scale: float | None = None, label: str = "") -> Path:
     """Pose ``avatar`` with the head model (identity [n_id], expression [n_expr] or neutral, ``HeadPose`` batch 1
     or rest) and write that frame as a PLY, or as an antimatter15 ``.splat`` when ``path`` ends in .splat.
-    frame / scale: output coordinates (``gasp_ops.export.frames``: "3dgs" (default) or "head")."""
+    frame / scale: output coordinates (``gasp_ops.export.frames``: "3dgs" (default) or "head"); label: the avatar
+    file's synthetic-media label, written as a PLY comment (a .splat has no header to carry it)."""
     from gasp_ops.export.frames import frame_comments, frame_scale, to_frame
     from gasp_ops.export.splat import write_splat
     from gasp_ops.plausible import check_3dmm_ranges, check_avatar_ranges
@@ -97,4 +98,4 @@ def export_avatar_ply(path, avatar, head, identity: torch.Tensor, expression: to
         g, record = to_frame(FastPoser(avatar, device=dev)(verts[0]), frame, scale)
     if Path(path).suffix.lower() == ".splat":
         return write_splat(path, g)
-    return write_ply(path, g, frame_comments(record))
+    return write_ply(path, g, frame_comments(record) + ([f"gasp_label {label}"] if label else []))
