@@ -61,11 +61,14 @@ class BenchmarkSubjectConfig(dg.Config):
 
 
 class CaptureConfig(dg.Config):
-    """path: a photo or video; fov_deg: horizontal field-of-view prior; matting: grabcut | rvm."""
+    """path: a photo or video; fov_deg: horizontal field-of-view prior; matting / landmarks / face: as
+    ``gasp enroll`` (``gasp_ops.capture.face_backends``; face: -1 = the largest)."""
 
     path: str
     fov_deg: float = 60.0
-    matting: str = "grabcut"
+    matting: str = "auto"
+    landmarks: str = "auto"
+    face: int = -1
     rvm_path: str = ""
 
 
@@ -234,9 +237,11 @@ def capture_preprocessed(context: dg.AssetExecutionContext, config: CaptureConfi
     p = preset.get()
     out = data_root.path(p.name, "capture", "user", "x").parent
     report = preprocess_capture(config.path, out, head_model.build(), fov_deg=config.fov_deg,
-                                matting=config.matting, rvm_path=config.rvm_path or None)
+                                matting=config.matting, landmarks=config.landmarks,
+                                face=None if config.face < 0 else config.face, rvm_path=config.rvm_path or None)
     name = next(iter(report.overlays))
-    meta = {"table": dg.MetadataValue.path(str(report.table_path)), "rows": len(report.table)}
+    meta = {"table": dg.MetadataValue.path(str(report.table_path)), "rows": len(report.table),
+            "capture": dg.MetadataValue.json(report.capture)}  # faces found, face used, crop, backends
     meta.update(image_metadata(report.overlays[name][0], report.table_path.parent / "overlays" / "phone.png",
                                "tracked_mesh_overlay"))
     yield dg.MaterializeResult(metadata=meta)
