@@ -63,12 +63,11 @@ void main() {
   mat3 W = mat3(u_w2c);
   mat3 Sc = W * S * transpose(W);
   float fx = u_K.x, fy = u_K.y, cx = u_K.z, cy = u_K.w;
-  float limx = 1.3 * 0.5 * u_size.x / fx, limy = 1.3 * 0.5 * u_size.y / fy;
   float limx0 = cx / fx + 0.3 * 0.5 * u_size.x / fx, limx1 = (u_size.x - cx) / fx + 0.3 * 0.5 * u_size.x / fx;
   float limy0 = cy / fy + 0.3 * 0.5 * u_size.y / fy, limy1 = (u_size.y - cy) / fy + 0.3 * 0.5 * u_size.y / fy;
   float tx = clamp(t.x / t.z, -limx0, limx1) * t.z;
   float ty = clamp(t.y / t.z, -limy0, limy1) * t.z;
-  // J (2x3) as the first two columns of a mat3 transpose: rows j0, j1
+  // the EWA Jacobian (2x3) of the projection at the (clamped) centre: rows j0, j1
   vec3 j0 = vec3(fx / t.z, 0.0, -fx * tx / (t.z * t.z));
   vec3 j1 = vec3(0.0, fy / t.z, -fy * ty / (t.z * t.z));
   vec3 Sj0 = Sc * j0, Sj1 = Sc * j1;
