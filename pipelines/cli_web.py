@@ -14,15 +14,16 @@ from pathlib import Path
 
 def _export(args, out_dir: Path, with_viewer: bool = True) -> Path:
     from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.runtime.params_file import load_params
     from gasp_ops.web.bundle import export_web
-    from pipelines.cli import _build_head, _load_params
+    from pipelines.cli import _build_head
 
     head = _build_head(args)
     f = load_avatar_file(args.avatar, head)
     expr = pose = None
     animation = None
     if args.params:
-        expr, pose = _load_params(args.params, head)
+        expr, pose = load_params(args.params, head)
         animation = {"source": "params", "file": Path(args.params).name}
     return export_web(out_dir, f, head, expr, pose, fps=args.fps, animation=animation, with_viewer=with_viewer)
 
