@@ -30,7 +30,8 @@ class AvatarFitConfig(dg.Config):
     consent / owner: likeness metadata written into the avatar file. fp16: half-size avatar file.
     mode: enrolment mode (``gasp_ops.encoder.modes``): instant (encoder only, no optimisation) | fast (encoder code +
     a quarter of each stage's steps) | full (encoder code + the full fit); None = the fit from the mean code.
-    encoder_path: the encoder file a mode needs (default data_root/<preset>/encoder/encoder.safetensors)."""
+    encoder_path: the encoder file a mode needs (default: the shipped gasp_models/encoder.safetensors with the
+    shipped prior, else data_root/<preset>/encoder/encoder.safetensors)."""
 
     ablation: str = "full"
     steps_inversion: Optional[int] = None
@@ -97,9 +98,11 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         prior, prior_meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
         encoder = None
         if config.mode is not None:
-            from gasp_ops.encoder.checkpoint import ENCODER_NAME, load_encoder
+            from gasp_ops.encoder.checkpoint import ENCODER_NAME, load_encoder, resolve_encoder_path
 
-            encoder, _ = load_encoder(config.encoder_path or data_root.path(p.name, "encoder", ENCODER_NAME), device)
+            path, pinned = resolve_encoder_path(config.encoder_path, data_root.path(p.name, "encoder", ENCODER_NAME),
+                                                prior_meta.get("source"))
+            encoder, _ = load_encoder(path, device, sha256=pinned)
         # Without the prior, bind as many Gaussians as the prior has (same representation, no learned prior).
         result = fit_with_mode(prior if cfg.use_prior else None, head, inputs, cfg, mode=config.mode,
                                encoder=encoder, device=device, log=context.log.info, progress=True,

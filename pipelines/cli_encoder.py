@@ -14,14 +14,12 @@ from pathlib import Path
 from gasp_ops.errors import GaspInputError
 
 
-def default_encoder_path(preset: str) -> Path:
-    """``$GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors`` (default data root: ``<project>/data``) when it
-    exists, else the shipped ``gasp_models/encoder.safetensors`` when that exists, else the first (for the error)."""
-    from gasp_ops.encoder.checkpoint import ENCODER_NAME, SHIPPED_PATH
+def trained_encoder_path(preset: str) -> Path:
+    """``$GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors`` (default data root: ``<project>/data``)."""
+    from gasp_ops.encoder.checkpoint import ENCODER_NAME
 
     root = os.environ.get("GASP_DATA_ROOT") or str(Path(__file__).resolve().parents[1] / "data")
-    trained = Path(root) / preset / "encoder" / ENCODER_NAME
-    return SHIPPED_PATH if (not trained.is_file() and SHIPPED_PATH.is_file()) else trained
+    return Path(root) / preset / "encoder" / ENCODER_NAME
 
 
 def add_mode_args(p: argparse.ArgumentParser) -> None:
@@ -39,14 +37,14 @@ def load_mode_encoder(args, device):
     """The encoder a ``--mode`` needs (None without a mode); one-line errors name the file."""
     if not getattr(args, "mode", None):
         return None
-    from gasp_ops.encoder.checkpoint import load_encoder
+    from gasp_ops.encoder.checkpoint import load_encoder, resolve_encoder_path
 
-    path = Path(args.encoder) if args.encoder else default_encoder_path(args.preset)
+    path, pinned = resolve_encoder_path(args.encoder, trained_encoder_path(args.preset))
     if not path.is_file():
         raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass "
                              "--encoder)")
     print(f"loading encoder {path}")
-    return load_encoder(path, device, sha256=args.encoder_sha256)[0]
+    return load_encoder(path, device, sha256=args.encoder_sha256 or pinned)[0]
 
 
 def cmd_train_encoder(args) -> int:

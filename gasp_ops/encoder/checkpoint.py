@@ -31,6 +31,27 @@ SHIPPED_PATH = Path(__file__).resolve().parents[2] / "gasp_models" / ENCODER_NAM
 FLOAT32_KEYS = ("code_mean", "code_std")
 
 
+def shipped_sha256() -> str | None:
+    """The pinned SHA-256 of the shipped encoder (``gasp_models.SHA256``), None when none is pinned."""
+    try:
+        from gasp_models import SHA256
+    except ImportError:
+        return None
+    return SHA256.get(ENCODER_NAME)
+
+
+def resolve_encoder_path(explicit=None, trained=None, prior_source: str | None = None) -> tuple[Path, str | None]:
+    """(encoder file, expected SHA-256 or None) for an enrolment: ``explicit`` when given; else the shipped encoder
+    when the fit uses the shipped prior (``prior_source == "shipped"``) or no ``trained`` file exists but the
+    shipped one does; else ``trained`` (e.g. ``<data root>/<preset>/encoder/encoder.safetensors``)."""
+    if explicit:
+        return Path(explicit), None
+    shipped = SHIPPED_PATH.is_file()
+    if shipped and (prior_source == "shipped" or trained is None or not Path(trained).is_file()):
+        return SHIPPED_PATH, shipped_sha256()
+    return Path(trained if trained is not None else SHIPPED_PATH), None
+
+
 def file_sha256(path) -> str:
     """SHA-256 of a file's bytes (the figure a model card publishes)."""
     h = hashlib.sha256()
