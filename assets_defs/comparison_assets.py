@@ -23,8 +23,8 @@ from assets_defs.fit_budget_config import FitBudgetConfig
 from assets_defs.fitting_assets import frame_table_path
 from assets_defs.metadata import image_metadata
 from assets_defs.partitions import subject_setting_partitions
-from assets_defs.prior_assets import gaussian_prior, prior_dir
-from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.prior_assets import gaussian_prior, load_fit_prior, shipped_prior
+from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset, PriorSource
 from assets_defs.step_tags import GPU_STEP_TAGS
 from evaluation.tables import TABLE1_SETTINGS, TABLE2_SETTINGS
 
@@ -58,14 +58,14 @@ def _subject_folder(key: str) -> str:
 
 
 def run_comparison(context, config: ComparisonConfig, data_root: DataRoot, preset: PipelinePreset,
-                   compute: ComputeDevice, head_model: HeadModelResource, subject: str, setting: str) -> dict:
+                   compute: ComputeDevice, head_model: HeadModelResource, prior_source: PriorSource, subject: str,
+                   setting: str) -> dict:
     """Fit and score every method for one (subject, setting); write its folder; return asset metadata."""
     from evaluation.comparison import compare_methods, write_comparison
     from evaluation.identity import face_embedder
     from gasp_ops.errors import GaspInputError
     from gasp_ops.fitting import default_fit_config
     from gasp_ops.io.tables import read_parquet
-    from gasp_ops.prior.checkpoint import PRIOR_NAME, load_prior
 
     p = preset.get()
     budget = dict(BUDGETS.get(p.name, BUDGETS["tiny"]))
@@ -78,7 +78,7 @@ def run_comparison(context, config: ComparisonConfig, data_root: DataRoot, prese
         cfg = default_fit_config(p.name, seed=config.seed, **budget)
         table_path = frame_table_path(data_root, p.name, subject)
         head = head_model.build().to(device)
-        prior, meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
+        prior, meta = load_fit_prior(prior_source, data_root, p.name, head, device)
         embedder = face_embedder()[0] if "id_sim" in config.metrics else None
         comp = compare_methods(read_parquet(table_path), table_path.parent, subject=subject, setting=setting,
                                prior=prior, head=head, uv_resolution=int(meta["config"]["uv_resolution"]), config=cfg,
@@ -100,12 +100,13 @@ def run_comparison(context, config: ComparisonConfig, data_root: DataRoot, prese
 
 
 def _comparison_asset(subject: str, setting: str, upstream) -> dg.AssetsDefinition:
-    @dg.asset(name=f"comparison_{subject}_{setting}", group_name=GROUP, deps=[gaussian_prior, upstream],
+    @dg.asset(name=f"comparison_{subject}_{setting}", group_name=GROUP, deps=[gaussian_prior, shipped_prior, upstream],
               kinds={"pytorch", "parquet", "png"}, op_tags=GPU_STEP_TAGS)
     def _asset(context: dg.AssetExecutionContext, config: ComparisonConfig, data_root: DataRoot,
-               preset: PipelinePreset, compute: ComputeDevice, head_model: HeadModelResource) -> dg.MaterializeResult:
+               preset: PipelinePreset, compute: ComputeDevice, head_model: HeadModelResource,
+               prior_source: PriorSource) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=run_comparison(context, config, data_root, preset, compute, head_model,
-                                                            subject, setting))
+                                                            prior_source, subject, setting))
 
     _asset.__doc__ = (f"GASP, gaussian_avatars-style and flash_avatar-style fitted to subject {subject} in the "
                       f"{setting} setting with one step budget, scored per frame on the held-out cameras.")
@@ -193,17 +194,17 @@ def comparison_table1(context: dg.AssetExecutionContext, data_root: DataRoot, pr
     yield from _table_asset_body(context, data_root, preset, 1, TABLE1_SETTINGS)
 
 
-@dg.asset(group_name=PARTITIONED_GROUP, partitions_def=subject_setting_partitions, deps=[gaussian_prior],
+@dg.asset(group_name=PARTITIONED_GROUP, partitions_def=subject_setting_partitions, deps=[gaussian_prior, shipped_prior],
           kinds={"pytorch", "parquet", "png"}, op_tags=GPU_STEP_TAGS)
 def comparison_metrics(context: dg.AssetExecutionContext, config: ComparisonConfig, data_root: DataRoot,
                        preset: PipelinePreset, compute: ComputeDevice,
-                       head_model: HeadModelResource) -> dg.MaterializeResult:
+                       head_model: HeadModelResource, prior_source: PriorSource) -> dg.MaterializeResult:
     """One subject x setting of the comparison (any subject with a frame table, e.g. ``preprocessed_frames``);
     multi-camera is scored on the frames it did not train on, the other settings on held-out cameras."""
     key = context.partition_key.keys_by_dimension
     subject, setting = _subject_folder(key["subject"]), key["setting"]
     return dg.MaterializeResult(metadata=run_comparison(context, config, data_root, preset, compute, head_model,
-                                                        subject, setting))
+                                                        prior_source, subject, setting))
 
 
 @dg.asset(group_name=PARTITIONED_GROUP, deps=[comparison_metrics], kinds={"parquet", "markdown", "png"},

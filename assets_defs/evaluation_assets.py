@@ -14,8 +14,8 @@ import dagster as dg
 from assets_defs.capture_assets import REAL_PROXY_ID, embedded_capture_frames
 from assets_defs.fit_budget_config import FitBudgetConfig
 from assets_defs.fitting_assets import frame_table_path
-from assets_defs.prior_assets import gaussian_prior, prior_dir
-from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.prior_assets import gaussian_prior, load_fit_prior, prior_dir, shipped_prior
+from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset, PriorSource
 from assets_defs.step_tags import GPU_STEP_TAGS
 
 GROUP = "evaluation"
@@ -59,11 +59,11 @@ def main_prior_info(data_root: DataRoot, preset_name: str) -> dict:
             "gaussians": summary.get("gaussians"), "prior_steps": summary.get("steps")}
 
 
-@dg.asset(group_name=GROUP, deps=[gaussian_prior, embedded_capture_frames], kinds={"pytorch", "parquet"},
+@dg.asset(group_name=GROUP, deps=[gaussian_prior, shipped_prior, embedded_capture_frames], kinds={"pytorch", "parquet"},
           op_tags={**GPU_STEP_TAGS, "dagster/priority": "5"})
 def ablation_metrics(context: dg.AssetExecutionContext, config: AblationMetricsConfig, data_root: DataRoot,
                      preset: PipelinePreset, compute: ComputeDevice,
-                     head_model: HeadModelResource) -> dg.MaterializeResult:
+                     head_model: HeadModelResource, prior_source: PriorSource) -> dg.MaterializeResult:
     """Per-frame metric rows (subject, setting, method, camera, frame, metric, value, backend) of every ablation
     fit of the embedded subject on its held-out cameras -> evaluation/ablation_metrics.parquet (+ .json: the
     prior's identities / UV / Gaussians / steps and the fit's stage steps, for Tab. 3's info columns)."""
@@ -75,7 +75,6 @@ def ablation_metrics(context: dg.AssetExecutionContext, config: AblationMetricsC
     from gasp_ops.errors import GaspInputError
     from gasp_ops.fitting import default_fit_config
     from gasp_ops.io.atomic import write_text_atomic
-    from gasp_ops.prior.checkpoint import PRIOR_NAME, load_prior
 
     p = preset.get()
     subject = str(REAL_PROXY_ID)
@@ -86,7 +85,7 @@ def ablation_metrics(context: dg.AssetExecutionContext, config: AblationMetricsC
     try:
         train, evals = subject_frames(data_root, p.name, size, config.max_train_frames, config.max_eval_frames)
         head = head_model.build().to(device)
-        prior, prior_meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
+        prior, prior_meta = load_fit_prior(prior_source, data_root, p.name, head, device)
         # The no-prior variant binds as many Gaussians as the prior has, so the comparison isolates the prior.
         uv = config.uv_resolution or int(prior_meta["config"]["uv_resolution"])
         embedder = face_embedder()[0] if "id_sim" in config.metrics else None
@@ -104,7 +103,11 @@ def ablation_metrics(context: dg.AssetExecutionContext, config: AblationMetricsC
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ROW_COLUMNS)
     out = write_metric_rows(evaluation_dir(data_root, p.name) / "ablation_metrics.parquet", rows)
     cfg = default_fit_config(p.name, "full", **overrides)
-    info = {**main_prior_info(data_root, p.name), "uv_resolution": uv,
+    shipped = prior_meta.get("source") == "shipped"
+    prior_info = {"prior_subjects": prior_meta.get("subjects"), "gaussians": prior_meta.get("gaussians"),
+                  "prior_steps": prior_meta.get("steps"), "prior_source": "shipped"} if shipped \
+        else {**main_prior_info(data_root, p.name), "prior_source": "job"}
+    info = {**prior_info, "uv_resolution": uv,
             "fit_steps": f"{cfg.steps_inversion}/{cfg.steps_decoder}/{cfg.steps_refine}",
             "fit_seconds": seconds}
     write_text_atomic(out.with_suffix(".json"), json.dumps(info, indent=1))

@@ -13,8 +13,8 @@ import dagster as dg
 from assets_defs.capture_assets import REAL_PROXY_ID, embedded_capture_frames
 from assets_defs.metadata import image_metadata
 from assets_defs.partitions import subject_setting_partitions
-from assets_defs.prior_assets import gaussian_prior, prior_dir
-from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.prior_assets import gaussian_prior, load_fit_prior, shipped_prior
+from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset, PriorSource
 from assets_defs.step_tags import GPU_STEP_TAGS
 from gasp_ops.web.server import view_command
 from gasp_ops.errors import GaspInputError
@@ -77,13 +77,13 @@ def _keys(context) -> tuple[str, str]:
 
 
 def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: PipelinePreset,
-                compute: ComputeDevice, head_model: HeadModelResource, subject: str, setting: str) -> dict:
+                compute: ComputeDevice, head_model: HeadModelResource, prior_source: PriorSource, subject: str,
+                setting: str) -> dict:
     """Fit ``subject`` in ``setting`` with the trained prior and write the avatar folder; returns metadata."""
     from gasp_ops.encoder.modes import fit_with_mode
     from gasp_ops.fitting import default_fit_config, from_frame_table
     from gasp_ops.fitting.report import write_fit_outputs
     from gasp_ops.io.staged_dir import retarget, staged_directory
-    from gasp_ops.prior.checkpoint import PRIOR_NAME, load_prior
 
     p = preset.get()
     overrides = {k: getattr(config, k) for k in ("steps_inversion", "steps_decoder", "steps_refine")
@@ -95,7 +95,7 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         inputs = from_frame_table(table, setting=setting, image_size=config.image_size or p.image_size, **select)
         device = compute.torch_device()
         head = head_model.build().to(device)
-        prior, prior_meta = load_prior(prior_dir(data_root, p.name) / PRIOR_NAME, head, device)
+        prior, prior_meta = load_fit_prior(prior_source, data_root, p.name, head, device)
         encoder = None
         if config.mode is not None:
             from gasp_ops.encoder.checkpoint import ENCODER_NAME, load_encoder, resolve_encoder_path
@@ -129,26 +129,27 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
     return metadata
 
 
-@dg.asset(group_name=GROUP, partitions_def=subject_setting_partitions, deps=[gaussian_prior],
+@dg.asset(group_name=GROUP, partitions_def=subject_setting_partitions, deps=[gaussian_prior, shipped_prior],
           kinds={"pytorch", "safetensors", "png"}, op_tags=GPU_STEP_TAGS)
 def avatar_fit(context: dg.AssetExecutionContext, config: AvatarFitConfig, data_root: DataRoot,
-               preset: PipelinePreset, compute: ComputeDevice, head_model: HeadModelResource) -> dg.MaterializeResult:
+               preset: PipelinePreset, compute: ComputeDevice, head_model: HeadModelResource,
+               prior_source: PriorSource) -> dg.MaterializeResult:
     """Three-stage fit of one subject in one setting -> a self-contained avatar file (+ loss curves, input vs
     render, 4-view turntable strip)."""
     subject, setting = _keys(context)
     return dg.MaterializeResult(metadata=fit_subject(context, config, data_root, preset, compute, head_model,
-                                                     subject, setting))
+                                                     prior_source, subject, setting))
 
 
-@dg.asset(group_name="fitting_demo", deps=[gaussian_prior, embedded_capture_frames],
+@dg.asset(group_name="fitting_demo", deps=[gaussian_prior, shipped_prior, embedded_capture_frames],
           kinds={"pytorch", "safetensors", "png"}, op_tags=GPU_STEP_TAGS)
 def embedded_avatar_fit(context: dg.AssetExecutionContext, config: AvatarFitConfig, data_root: DataRoot,
                         preset: PipelinePreset, compute: ComputeDevice,
-                        head_model: HeadModelResource) -> dg.MaterializeResult:
+                        head_model: HeadModelResource, prior_source: PriorSource) -> dg.MaterializeResult:
     """The main job's end-to-end demo: the embedded ``real_proxy`` capture subject fitted from its frontal camera
     (monocular setting) with the prior trained on the synthetic people; writes its avatar file."""
     return dg.MaterializeResult(metadata=fit_subject(context, config, data_root, preset, compute, head_model,
-                                                     str(REAL_PROXY_ID), "monocular"))
+                                                     prior_source, str(REAL_PROXY_ID), "monocular"))
 
 
 class AvatarRendersConfig(dg.Config):

@@ -10,7 +10,7 @@ import dagster as dg
 import torch
 
 from assets_defs.metadata import image_metadata
-from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset
+from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, PipelinePreset, PriorSource
 from assets_defs.step_tags import GPU_STEP_TAGS
 from assets_defs.synthetic_assets import dataset_dir, synthetic_renders, synthetic_views
 from gasp_ops.errors import GaspInputError
@@ -44,6 +44,39 @@ class GaussianPriorConfig(dg.Config):
 
 def prior_dir(data_root: DataRoot, preset_name: str):
     return data_root.path(preset_name, "prior", PRIOR_NAME).parent
+
+
+def load_fit_prior(prior_source: PriorSource, data_root: DataRoot, preset_name: str, head, device):
+    """(prior, metadata) the avatar fits use: the shipped prior or this job's ``gaussian_prior`` (``PriorSource``)."""
+    from gasp_ops.prior.shipped import load_shipped_prior
+
+    if prior_source.source == "shipped":
+        prior, meta = load_shipped_prior(head, device)
+        return prior, {**meta, "source": "shipped"}
+    if prior_source.source == "job":
+        prior, meta = load_prior(prior_dir(data_root, preset_name) / PRIOR_NAME, head, device)
+        return prior, {**meta, "source": "job"}
+    raise GaspInputError("prior_source.source", f"must be 'shipped' or 'job', got {prior_source.source!r}")
+
+
+@dg.asset(group_name=GROUP, kinds={"safetensors", "markdown"})
+def shipped_prior(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """The prior shipped with the project (``gasp_models/``): file checked against its pinned SHA-256; the
+    metadata is its model card (data, config, steps, device, held-out figures, licence, intended use)."""
+    from gasp_models import SHA256, model_card
+    from gasp_ops.io.tensors import load_tensors
+    from gasp_ops.prior.shipped import SHIPPED_PRIOR, shipped_prior_path
+
+    try:
+        path = shipped_prior_path()
+    except GaspInputError as exc:
+        raise dg.Failure(str(exc)) from None
+    _, meta = load_tensors(path)
+    return dg.MaterializeResult(metadata={
+        "model_card": dg.MetadataValue.md(model_card(SHIPPED_PRIOR)), "path": dg.MetadataValue.path(str(path)),
+        "sha256": SHA256[SHIPPED_PRIOR], "gaussians": int(meta["gaussians"]), "identities": int(meta["subjects"]),
+        "uv_resolution": int(meta["config"]["uv_resolution"]), "steps": int(meta["steps"]),
+        "bytes": path.stat().st_size})
 
 
 def _check_renders_complete(root, views_table, identity_ids) -> None:

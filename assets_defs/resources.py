@@ -81,10 +81,20 @@ class HeadModelResource(dg.ConfigurableResource):
                                 self.flame_landmarks_path)
 
 
+class PriorSource(dg.ConfigurableResource):
+    """Which prior the avatar fits use (embedded avatar, Table 1/2 comparisons, avatar_fit, ablations):
+    ``shipped`` (default: the prior in ``gasp_models/``, trained on 1,000 synthetic people on a GPU, SHA-256
+    checked) or ``job`` (the ``gaussian_prior`` asset's, trained by this job on its own synthetic data).
+    ``$GASP_PRIOR_SOURCE`` overrides the default."""
+
+    source: str = os.environ.get("GASP_PRIOR_SOURCE", "shipped")
+
+
 def default_resources() -> dict:
     return {
         "data_root": DataRoot(),
         "compute": ComputeDevice(),
         "preset": PipelinePreset(),
         "head_model": HeadModelResource(),
+        "prior_source": PriorSource(),
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from gasp_ops.errors import GaspInputError, GaspUnavailableError
 
@@ -77,15 +78,32 @@ def cmd_head_info(args) -> int:
     return 0
 
 
+def _enroll_prior_path(args):
+    """--prior: unset or ``shipped`` = the shipped prior (SHA-256 checked); ``job`` = the ``gaussian_prior`` asset's
+    file under $GASP_DATA_ROOT/<preset>/prior/; anything else is a prior file's path."""
+    from gasp_ops.fitting.report import default_prior_path
+    from gasp_ops.prior.shipped import shipped_prior_path
+
+    if args.prior in (None, "shipped"):
+        if getattr(args, "head", "procedural") != "procedural":
+            raise GaspInputError("--prior", "the shipped prior is for the procedural head; pass a prior trained for "
+                                 "this head model (--prior PATH or --prior job)")
+        return shipped_prior_path()
+    if args.prior == "job":
+        return default_prior_path(args.preset)
+    return Path(args.prior)
+
+
 def cmd_enroll(args) -> int:
     from gasp_ops.device import resolve_device
     from gasp_ops.fitting.config import default_fit_config
-    from gasp_ops.fitting.report import default_prior_path, enroll
+    from gasp_ops.fitting.report import enroll
     from gasp_ops.prior.checkpoint import load_prior
     from pipelines.cli_encoder import load_mode_encoder
     from pipelines.cli_checks import check_enroll
 
-    check_enroll(args, args.prior or default_prior_path(args.preset))
+    prior_path = _enroll_prior_path(args)
+    check_enroll(args, prior_path)
     head = _build_head(args)
     device = resolve_device(args.device)
     overrides = {}
@@ -94,7 +112,6 @@ def cmd_enroll(args) -> int:
     config = default_fit_config(args.preset, args.ablation, **overrides)
     prior = None
     if config.use_prior:
-        prior_path = args.prior or default_prior_path(args.preset)
         print(f"loading prior {prior_path}")
         prior, _ = load_prior(prior_path, head, device)
     out = enroll(args.input, args.out, head.to(device), prior, config, setting=args.setting,
@@ -197,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enroll", help="fit an avatar to a photo, a video or a preprocessed frames folder")
     p.add_argument("input", help="photo (.png/.jpg), video, or a folder with frames.parquet")
     p.add_argument("--out", required=True, help="output folder (avatar.safetensors, curves.png, ...)")
-    p.add_argument("--prior", help="trained prior file (default: $GASP_DATA_ROOT/<preset>/prior/prior.safetensors)")
+    p.add_argument("--prior", help="prior: 'shipped' (default: gasp_models/gasp_prior_uv128_1k.safetensors), 'job' "
+                   "($GASP_DATA_ROOT/<preset>/prior/prior.safetensors, from the main job) or a prior file")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--setting", choices=["single_image", "monocular", "multi_camera", "three_frame"])
     p.add_argument("--ablation", default="full", help="full, no_prior, no_regulariser, no_stage1/2/3")

@@ -105,6 +105,8 @@ class PriorViews:
         Views are area-resampled to ``image_size`` (0 = keep) with the intrinsics scaled to match; the last
         ``holdout_views`` views of every identity are marked held out.
         """
+        from gasp_ops.synthetic.dataset_plan import view_inputs
+
         ids_all = dataset.identity_ids()
         if n_subjects > len(ids_all):
             raise GaspInputError("n_subjects", f"asks for {n_subjects} identities but the dataset has {len(ids_all)}")
@@ -114,25 +116,20 @@ class PriorViews:
         rows = dataset.views[dataset.views.identity_id.isin(ids)]
         order = {name: j for j, name in enumerate(ids)}
         rows = rows.assign(_s=rows.identity_id.map(order)).sort_values(["_s", "view_index"])
-        loaded = []
-        for i in rows.index:
-            v = dataset.load_view(int(i))
-            loaded.append(v)
+        expression, head_pose, cams = view_inputs(rows)
+        rgb, alpha = _load_premultiplied(dataset.root, rows.image_path.tolist(), rows.mask_path.tolist())
         subject = torch.tensor(rows._s.to_numpy(), dtype=torch.long)
         view_index = torch.tensor(rows.view_index.to_numpy(), dtype=torch.long)
-        rgb = torch.stack([v.rgb * v.alpha[..., None] for v in loaded])
-        alpha = torch.stack([v.alpha for v in loaded])
-        w2c = torch.cat([v.camera.world_to_cam for v in loaded]).float()
-        K = torch.cat([v.camera.K for v in loaded]).float()
-        pose = {k: torch.cat([getattr(v.pose, k) for v in loaded]).float() for k in POSE_FIELDS}
-        expression = torch.stack([v.expression for v in loaded]).float()
-        return cls.from_tensors(rgb, alpha, subject, view_index, expression, pose, w2c, K, coeffs, ids,
+        pose = {k: getattr(head_pose, k).float() for k in POSE_FIELDS}
+        return cls.from_tensors(rgb, alpha, subject, view_index, expression.float(), pose,
+                                cams.world_to_cam.float(), cams.K.float(), coeffs, ids,
                                 image_size=image_size, holdout_views=holdout_views)
 
     @classmethod
     def from_tensors(cls, rgb, alpha, subject, view_index, expression, pose, world_to_cam, K, identity_coeffs,
                      identity_ids, image_size: int = 0, holdout_views: int = 1) -> "PriorViews":
-        """From float tensors: rgb [M, H, W, 3] premultiplied in [0, 1], alpha [M, H, W]; the rest as the fields."""
+        """From tensors: rgb [M, H, W, 3] premultiplied, alpha [M, H, W]; float in [0, 1] or uint8 (kept as is when
+        no resampling is needed); the rest as the fields."""
         H, W = rgb.shape[1:3]
         K = K.clone().float()
         if image_size and (image_size, image_size) != (H, W):
@@ -151,19 +148,48 @@ class PriorViews:
                                          f"{holdout_views} and still train on it")
                 last = mine[view_index[mine].argsort()][-holdout_views:]
                 train[last] = False
-        to8 = lambda t: (t.clamp(0, 1) * 255 + 0.5).to(torch.uint8)  # noqa: E731
+        to8 = lambda t: t if t.dtype == torch.uint8 else (t.clamp(0, 1) * 255 + 0.5).to(torch.uint8)  # noqa: E731
         return cls(rgb=to8(rgb), alpha=to8(alpha), subject=subject, view_index=view_index,
                    expression=expression.float(), pose={k: pose[k].float() for k in POSE_FIELDS},
                    world_to_cam=world_to_cam.float(), K=K, identity_coeffs=identity_coeffs.float(),
                    identity_ids=list(identity_ids), train=train)
 
 
-def _resample(rgb: torch.Tensor, alpha: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.cat([rgb, alpha[..., None]], -1).permute(0, 3, 1, 2).float()
+def _resample(rgb: torch.Tensor, alpha: torch.Tensor, size: int, chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area (down) / bilinear (up) resampling in chunks of views; uint8 in -> uint8 out, float in -> float out."""
+    out_rgb, out_alpha = [], []
     mode = "area" if size < rgb.shape[1] else "bilinear"
-    y = F.interpolate(x, size=(size, size), mode=mode, **({} if mode == "area" else {"align_corners": False}))
-    y = y.permute(0, 2, 3, 1)
-    return y[..., :3], y[..., 3]
+    for k in range(0, rgb.shape[0], chunk):
+        c_rgb, c_alpha = rgb[k:k + chunk], alpha[k:k + chunk]
+        scale = 255.0 if c_rgb.dtype == torch.uint8 else 1.0
+        x = torch.cat([c_rgb.float() / scale, c_alpha.float()[..., None] / scale], -1).permute(0, 3, 1, 2)
+        y = F.interpolate(x, size=(size, size), mode=mode, **({} if mode == "area" else {"align_corners": False}))
+        y = y.permute(0, 2, 3, 1)
+        if rgb.dtype == torch.uint8:
+            y = (y.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        out_rgb.append(y[..., :3])
+        out_alpha.append(y[..., 3])
+    return torch.cat(out_rgb), torch.cat(out_alpha)
+
+
+def _load_premultiplied(root, image_paths: list, mask_paths: list, threads: int | None = None):
+    """Decode the views' PNGs in a thread pool: (rgb [M, H, W, 3] uint8 premultiplied, alpha [M, H, W] uint8)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from gasp_ops.io.images import load_png
+
+    def one(pair):
+        rgb = load_png(Path(root) / pair[0])[..., :3].astype(np.float32)
+        a = load_png(Path(root) / pair[1])
+        a = a[..., 0] if a.ndim == 3 else a
+        premult = np.floor(rgb * (a.astype(np.float32)[..., None] / 255.0) + 0.5).clip(0, 255).astype(np.uint8)
+        return premult, a.astype(np.uint8)
+
+    with ThreadPoolExecutor(threads or min(16, os.cpu_count() or 1)) as pool:
+        loaded = list(pool.map(one, zip(image_paths, mask_paths)))
+    return (torch.from_numpy(np.stack([x[0] for x in loaded])), torch.from_numpy(np.stack([x[1] for x in loaded])))
 
 
 class BatchSchedule:

@@ -27,6 +27,8 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--head", default="procedural")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop after this much training, checkpointed (run again to resume)")
     args = ap.parse_args(argv)
     overrides = {}
     for item in args.set:
@@ -39,7 +41,8 @@ def main(argv=None) -> None:
     info = init_distributed(args.device)
     head = build_head_model(args.head)
     try:
-        summary = train_from_dataset(args.dataset, args.out, config, head, dist_info=info, log=print)
+        summary = train_from_dataset(args.dataset, args.out, config, head, dist_info=info, log=print,
+                                     max_seconds=args.max_seconds)
         if info.is_main:
             print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_image")}, indent=1, default=str))
     finally:

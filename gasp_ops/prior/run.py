@@ -37,15 +37,19 @@ def open_training_views(dataset_root, config: PriorConfig) -> PriorViews:
 
 def train_from_dataset(dataset_root, out_dir, config: PriorConfig, head: HeadModel, *,
                        dist_info: DistInfo | None = None, log: Callable[[str], None] | None = None,
-                       progress: bool = True, views: PriorViews | None = None) -> dict:
-    """Train (resuming from ``out_dir``'s checkpoint when present) and write the outputs; returns the summary."""
+                       progress: bool = True, views: PriorViews | None = None,
+                       max_seconds: float | None = None) -> dict:
+    """Train (resuming from ``out_dir``'s checkpoint when present) and write the outputs; returns the summary.
+
+    max_seconds: stop this call after that much training (checkpointed; the next call resumes)."""
     log = log or (lambda msg: None)
     config.validate()
     views = views if views is not None else open_training_views(dataset_root, config)
     log(f"prior: {views.num_subjects} subjects, {int(views.train.sum())} training / {int((~views.train).sum())} "
         f"held-out views at {views.image_size[0]} px, UV {config.uv_resolution}")
     out = Path(out_dir)
-    result = train_prior(config, views, head, out, dist_info=dist_info, log=log, progress=progress)
+    result = train_prior(config, views, head, out, dist_info=dist_info, log=log, progress=progress,
+                         max_seconds=max_seconds)
     info = dist_info or DistInfo()
     summary: dict = {}
     if info.is_main:

@@ -130,15 +130,28 @@ def train_step(model, module, batch, head: HeadModel, background: torch.Tensor, 
     return loss, terms
 
 
+def _out_of_time(t0: float, max_seconds: float, info: DistInfo) -> bool:
+    """True once ``max_seconds`` have passed since ``t0``; under DDP rank 0's clock decides for every rank."""
+    late = time.perf_counter() - t0 > max_seconds
+    if not info.active:
+        return late
+    flag = torch.tensor([1.0 if late else 0.0], device=info.device)
+    torch.distributed.broadcast(flag, src=0)
+    return bool(flag.item() > 0)
+
+
 def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir=None, *,
                 dist_info: DistInfo | None = None, log: Callable[[str], None] | None = None, progress: bool = True,
-                stop_at: int | None = None, resume: bool = True, lpips_net: str = "vgg") -> TrainResult:
+                stop_at: int | None = None, resume: bool = True, lpips_net: str = "vgg",
+                max_seconds: float | None = None) -> TrainResult:
     """Train (or resume) a prior on ``views``; checkpoints go to ``out_dir/checkpoint.safetensors``.
 
     config: validated ``PriorConfig`` (n_subjects/image_size are applied when ``views`` is built, see
     ``PriorViews.from_synthetic``). head: the head model the views were made with. dist_info: from
     ``distributed.init_distributed`` (None = single process on the head's device). stop_at: stop after that many
     completed steps (writing a checkpoint), as if interrupted. resume: continue from an existing checkpoint.
+    max_seconds: stop (writing a checkpoint) once this call has trained that long; a later call resumes exactly
+    (the schedule is a function of the step, not of the time), so a long run can span several device sessions.
     """
     config.validate()
     info = dist_info or DistInfo(device=head.template.device)
@@ -198,6 +211,10 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
         loss.backward()
         optimizer.step()
         done = step + 1
+        if max_seconds is not None and done < end and _out_of_time(t0, max_seconds, info):
+            if info.is_main:
+                log(f"time budget of {max_seconds:.0f} s reached at step {done}; checkpointing")
+            end = done
         if done % config.log_every == 0 or done == end:
             record_terms(history, done, LOGGED,
                          all_mean(torch.stack([terms[k].detach().float() for k in LOGGED]), info).cpu().tolist(), bar)
@@ -206,6 +223,8 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
         if ckpt is not None and info.is_main and (done % config.checkpoint_every == 0 or done == end):
             save_checkpoint(ckpt, model, optimizer, done, history, _rng_state(device, background_gen),
                             {"config": config.as_dict(), "world_size": info.world_size})
+        if done == end:
+            break
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,202 @@
+"""Held-out people, single image: novel-view quality of fits with each prior variant (issue: a real prior).
+
+    python3 benchmarks/gpu_heldout_fits.py --prior shipped=PATH --prior p100=PATH ... --prior none= \
+        --subjects 12 --size 256 --workers 12 --out $OUT
+
+Subjects are ``real_proxy`` identities 0..N-1 (seed 0; a domain the priors never see: other texture statistics,
+directional light, colour cast, sensor noise) and, with ``--prior-domain K``, prior-domain identities 1000..1000+K-1
+(held out of the shipped prior's 1,000 training identities). Each is rendered at neutral expression from a frontal
+camera (the single input image) and from ``NOVEL_AZIMUTHS`` (the novel views, never fitted). Every (subject, prior)
+pair is fitted with the same ``FitConfig`` (default: the paper's 500 / 500 / 100 steps; ``none`` = no prior, the
+same total number of steps of direct Gaussian optimisation), rendered at the novel cameras and scored over black:
+PSNR and SSIM of the whole image (the ground truth is premultiplied, so silhouette errors count). One process per
+worker shares the GPU; each writes one JSON row per fit, so a partial run keeps what finished. The first subjects'
+renders are kept for contact sheets (``--sheet-subjects``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+NOVEL_AZIMUTHS = (45.0, -45.0, 90.0, -90.0, 180.0)
+SHEET_AZIMUTHS = (0.0, 90.0, 180.0)
+
+_W: dict = {}
+
+
+def _init(device: str, gsplat_so: str | None) -> None:
+    import torch
+
+    if gsplat_so:
+        sys.path.insert(0, gsplat_so)
+        import gsplat_cuda  # noqa: F401
+
+        sys.modules["gsplat.csrc"] = gsplat_cuda
+    torch.set_num_threads(1)
+    from gasp_ops.headmodel.procedural import ProceduralHead
+
+    _W.update(device=device, head=ProceduralHead().to(device), priors={}, subjects={})
+
+
+def subject_views(domain: str, index: int, size: int):
+    """(identity, FitInputs of the frontal image, novel SyntheticViews, sheet SyntheticViews) for one person."""
+    import torch
+
+    from gasp_ops.fitting.inputs import from_synthetic
+    from gasp_ops.headmodel.pose import HeadPose
+    from gasp_ops.synthetic.assets import build_assets
+    from gasp_ops.synthetic.cameras import fixed_cameras
+    from gasp_ops.synthetic.identity import sample_identity
+
+    key = (domain, index, size)
+    if key in _W["subjects"]:
+        return _W["subjects"][key]
+    head = _W["head"]
+    ident = sample_identity(index, 0, head, domain=domain)
+    assets = build_assets(head, ident, 512, device=_W["device"])
+    azimuths = (0.0, *NOVEL_AZIMUTHS, *SHEET_AZIMUTHS)
+    cams = fixed_cameras(azimuths, [0.0] * len(azimuths), size, head=head)
+    n = len(azimuths)
+    expr = torch.zeros(n, head.n_expression)
+    pose = HeadPose(rotation=torch.zeros(n, 3), translation=torch.zeros(n, 3), neck=torch.zeros(n, 3), jaw=torch.zeros(n, 3),
+        eyes=torch.zeros(n, 6))
+    inputs, views = from_synthetic(head, ident, cams, expr, pose, domain=domain, supersample=3, assets=assets)
+    front = inputs.subset([0])
+    novel = list(range(1, 1 + len(NOVEL_AZIMUTHS)))
+    sheet = list(range(1 + len(NOVEL_AZIMUTHS), n))
+    _W["subjects"][key] = (ident, front, inputs, views, novel, sheet)
+    return _W["subjects"][key]
+
+
+def _prior(name: str, path: str):
+    from gasp_ops.prior.checkpoint import load_prior
+
+    if not path:
+        return None
+    if name not in _W["priors"]:
+        _W["priors"][name] = load_prior(path, _W["head"], _W["device"])[0]
+    return _W["priors"][name]
+
+
+def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int, config_json: str,
+            keep: bool) -> dict:
+    import numpy as np
+    import torch
+
+    from evaluation.metrics import psnr, ssim
+    from gasp_ops.fitting.config import FitConfig
+    from gasp_ops.fitting.fit import fit_avatar
+    from gasp_ops.render.render import render
+    from gasp_ops.runtime.posing import FastPoser
+
+    head, dev = _W["head"], _W["device"]
+    ident, front, inputs, views, novel, sheet = subject_views(domain, index, size)
+    prior = _prior(prior_name, prior_path)
+    config = FitConfig.from_dict(json.loads(config_json))
+    if prior is None:
+        config = config.replace(use_prior=False)
+    t0 = time.perf_counter()
+    result = fit_avatar(prior, head, front, config, device=dev, uv_resolution=128)
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        idx = torch.tensor([0, *novel, *sheet])
+        sub = inputs.subset(idx).to(dev)
+        verts = head(sub.identity[None].expand(len(idx), -1).float(), sub.expressions.float(), sub.poses)
+        out = render(FastPoser(result.avatar, device=dev)(verts), sub.cameras)
+        pred = out.rgb.clamp(0, 1).cpu()
+        truth = views.rgb[idx.to(views.rgb.device)].cpu()
+    row = {"domain": domain, "subject": index, "prior": prior_name, "fit_seconds": seconds,
+           "gaussians": int(result.avatar.count), "steps": [config.steps_inversion, config.steps_decoder,
+                                                           config.steps_refine],
+           "psnr_input": psnr(pred[0], truth[0]),
+           "psnr_novel": float(np.mean([psnr(pred[k], truth[k]) for k in range(1, 1 + len(novel))])),
+           "ssim_novel": float(np.mean([ssim(pred[k], truth[k]) for k in range(1, 1 + len(novel))])),
+           "psnr_back": psnr(pred[len(novel)], truth[len(novel)]),
+           "psnr_per_view": [psnr(pred[k], truth[k]) for k in range(1, 1 + len(novel))]}
+    if keep:  # front / side / back renders and truth, as base64 PNG strips (kept small for the trip back)
+        s0 = 1 + len(novel)
+        row["sheet"] = _png_strip(pred[s0:])
+        row["sheet_truth"] = _png_strip(truth[s0:])
+        row["input_image"] = _png_strip(truth[:1])
+    return row
+
+
+def _png_strip(images) -> str:
+    """[K, H, W, 3] float in [0, 1] -> base64 of one PNG with the K images side by side."""
+    import base64
+
+    import cv2
+    import numpy as np
+
+    strip = np.concatenate(list((images.numpy().clip(0, 1) * 255 + 0.5).astype(np.uint8)), axis=1)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+    return base64.b64encode(buf.tobytes()).decode()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prior", action="append", default=[], help="name=path (empty path: no prior)")
+    ap.add_argument("--subjects", type=int, default=12)
+    ap.add_argument("--prior-domain", type=int, default=0)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=12)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--gsplat-so", default=None)
+    ap.add_argument("--set", action="append", default=[], help="FitConfig key=JSON value")
+    ap.add_argument("--sheet-subjects", type=int, default=3)
+    ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
+    ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
+    args = ap.parse_args()
+    config = {}
+    for item in args.set:
+        k, _, v = item.partition("=")
+        config[k] = json.loads(v)
+    priors = [p.partition("=")[::2] for p in args.prior]
+    people = [("real_proxy", i) for i in range(args.subjects)] + \
+             [("prior", 1000 + i) for i in range(args.prior_domain)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "heldout_fits.jsonl"
+    t0 = time.perf_counter()
+    import multiprocessing as mp
+
+    tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i < args.sheet_subjects))
+             for d, i in people for name, path in priors]
+    # Each worker takes one person's fits in turn so its subject cache is reused.
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    pool = ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init,
+                               initargs=(args.device, args.gsplat_so))
+    futures = {pool.submit(fit_one, *t): t for t in tasks}
+    finished = 0
+    with open(rows_path, "a") as f:
+        try:
+            for fut in as_completed(futures, timeout=max(1.0, args.deadline)):
+                try:
+                    row = fut.result()
+                except Exception as exc:  # noqa: BLE001 - one failed fit must not lose the others
+                    t = futures[fut]
+                    row = {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]}
+                finished += 1
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()
+                       if k not in ("sheet", "sheet_truth", "input_image", "psnr_per_view")}, flush=True)
+        except FutureTimeout:
+            print(f"deadline: {len(tasks) - finished} fits not finished", flush=True)
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    print(f"fits: {finished}/{len(tasks)} in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
