@@ -1,6 +1,6 @@
 """``gasp export-web`` and ``gasp view``: the avatar in the browser (docs/web_bundle.md).
 
-  gasp export-web AVATAR --out DIR [--params frames.parquet|.safetensors] [--fps 30] [--no-viewer]
+  gasp export-web AVATAR --out DIR [--params frames.parquet|.safetensors] [--fps 30] [--no-viewer] [--bake-vertices]
       DIR/bundle.safetensors (+ index.html, viewer.js: a static site any web server can host)
   gasp view AVATAR|DIR [--params ...] [--port 8018] [--open]
       exports to a temporary folder (or serves an exported DIR) on http://127.0.0.1:PORT/ until Ctrl-C
@@ -25,7 +25,8 @@ def _export(args, out_dir: Path, with_viewer: bool = True) -> Path:
     if args.params:
         expr, pose = load_params(args.params, head)
         animation = {"source": "params", "file": Path(args.params).name}
-    return export_web(out_dir, f, head, expr, pose, fps=args.fps, animation=animation, with_viewer=with_viewer)
+    return export_web(out_dir, f, head, expr, pose, fps=args.fps, animation=animation, with_viewer=with_viewer,
+                      bake_vertices=args.bake_vertices)
 
 
 def cmd_export_web(args) -> int:
@@ -81,6 +82,8 @@ def add_web_commands(sub, head_args) -> None:
     p.add_argument("--params", help="3DMM sequence (.parquet frame table or .safetensors); default: built-in expressions")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--no-viewer", action="store_true", help="write only bundle.safetensors")
+    p.add_argument("--bake-vertices", action="store_true", help="store per-frame mesh vertices instead of the head "
+                   "model + 3DMM parameters (larger; for head models the page should not evaluate)")
     head_args(p)
     p.set_defaults(func=cmd_export_web)
     p = sub.add_parser("view", help="show an avatar (or an exported folder) in the browser, served on 127.0.0.1")
@@ -89,6 +92,7 @@ def add_web_commands(sub, head_args) -> None:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--port", type=int, default=8018, help="port on 127.0.0.1 (0: any free port)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.add_argument("--bake-vertices", action="store_true", help="as for export-web")
     head_args(p)
     p.set_defaults(func=cmd_view)
 

@@ -21,7 +21,8 @@ from gasp_ops.export.ply import SH_C0, export_avatar_ply, read_ply, read_ply_com
 from gasp_ops.export.splat import gaussians_to_splat_records, read_splat
 from gasp_ops.io.tensors import save_tensors
 from gasp_ops.runtime import FastPoser
-from gasp_ops.web.bundle import BUNDLE_NAME, frame_vertices, read_web_bundle, write_web_bundle, default_camera
+from gasp_ops.web.bundle import (BUNDLE_NAME, default_camera, frame_vertices, model_tensors, model_vertices,
+                                 read_web_bundle, write_web_bundle)
 from gasp_ops.web.demo import demo_avatar, write_demo_avatar
 from gasp_ops.web.expressions import builtin_expressions
 from pipelines.cli import main as gasp
@@ -51,10 +52,11 @@ def test_bundle_round_trip(head, avatar_file, tmp_path):
     expr, pose = builtin_expressions(head)
     want_v = frame_vertices(head, f.identity, expr, pose)
     assert b.vertices.shape == want_v.shape == (240, head.num_vertices, 3)
-    step = (want_v.reshape(-1, 3).max(0).values - want_v.reshape(-1, 3).min(0).values) / 65535
-    assert bool(((b.vertices - want_v).abs() <= step / 2 + 1e-6).all())  # int16 quantisation, half a step
+    assert torch.allclose(b.vertices, want_v, atol=1e-6)  # the head model + 3DMM parameters, evaluated again
     assert (want_v[45] - want_v[0]).abs().max() > 5e-3  # the built-in sequence moves the face (mm)
     m = b.meta
+    assert m["animation"]["form"] == "model" and torch.allclose(
+        read_tensors_of(out / BUNDLE_NAME)["frames.expression"], expr)
     assert m["count"] == f.avatar.count and m["frames"] == 240 and m["fps"] == 30.0
     assert m["animation"]["source"] == "builtin" and m["avatar"]["content_sha256"] == f.provenance["content_sha256"]
     assert m["avatar"]["label"].startswith("Synthetic media")
@@ -63,8 +65,21 @@ def test_bundle_round_trip(head, avatar_file, tmp_path):
                                                           "jaw": torch.tensor([[0.2, 0.0, 0.0]]).repeat(7, 1)})
     assert gasp(["export-web", str(avatar_file), "--out", str(out), "--params", str(params), "--no-viewer"]) == 0
     b2 = read_web_bundle(out / BUNDLE_NAME)
-    assert b2.vertices.shape[0] == 7 and b2.meta["animation"] == {"source": "params", "file": "seq.safetensors"}
+    assert b2.vertices.shape[0] == 7 and b2.meta["animation"] == {"source": "params", "file": "seq.safetensors",
+                                                                 "form": "model"}
     assert not (out / "index.html").exists()  # the folder was replaced as one unit
+    # baked per-frame vertices instead of the head model
+    assert gasp(["export-web", str(avatar_file), "--out", str(out), "--bake-vertices"]) == 0
+    b3 = read_web_bundle(out / BUNDLE_NAME)
+    assert b3.meta["animation"]["form"] == "vertices"
+    step = (want_v.reshape(-1, 3).max(0).values - want_v.reshape(-1, 3).min(0).values) / 65535
+    assert bool(((b3.vertices - want_v).abs() <= step / 2 + 1e-6).all())  # int16 quantisation, half a step
+
+
+def read_tensors_of(path):
+    from gasp_ops.io.tensors import load_tensors
+
+    return load_tensors(path)[0]
 
 
 def test_export_web_never_replaces_its_input(head, avatar_file, tmp_path, capsys):
@@ -77,42 +92,71 @@ def test_export_web_never_replaces_its_input(head, avatar_file, tmp_path, capsys
 
 
 def test_bundle_size_at_paper_scale(head, tmp_path):
-    """188,102 Gaussians (UV 558) + 300 frames must stay <= 30 MB."""
+    """188,102 Gaussians (UV 558) + 300 frames must stay <= 30 MB, in either animation form."""
     avatar = demo_avatar(head, 558)
     assert avatar.count == 188_102
     expr, pose = builtin_expressions(head, beat_frames=38)
-    v = frame_vertices(head, torch.zeros(head.n_identity), expr[:300], pose[:300])
-    path = write_web_bundle(tmp_path / BUNDLE_NAME, avatar, v, fps=30, camera=default_camera(head),
-                            animation={"source": "builtin"})
-    size = path.stat().st_size
-    assert size <= 30e6, size
+    expr, pose = expr[:300], pose[:300]
+    ident = torch.zeros(head.n_identity)
+    common = {"fps": 30, "camera": default_camera(head), "animation": {"source": "builtin"}}
+    baked = write_web_bundle(tmp_path / "baked.safetensors", avatar, frame_vertices(head, ident, expr, pose), **common)
+    model = write_web_bundle(tmp_path / "model.safetensors", avatar, model=model_tensors(head, ident, expr, pose),
+                             **common)
     per_gaussian = (3 + 3 + 4 + 3 + 1) * 2 + 4 + 3 * 2  # float16 attributes, int32 face id, float16 barycentrics
-    assert abs(size - (avatar.count * per_gaussian + 300 * head.num_vertices * 6 + 18000 * 12)) < 1e5
+    static = avatar.count * per_gaussian + 18000 * 12
+    V, E = head.num_vertices, head.n_expression
+    assert abs(baked.stat().st_size - (static + 300 * V * 6)) < 1e5  # int16 x 3 per vertex per frame
+    assert abs(model.stat().st_size - (static + V * 3 * (1 + E) * 4 + 10 * V * 4 + 300 * (E + 18) * 4)) < 1e5
+    assert max(baked.stat().st_size, model.stat().st_size) <= 30e6
+    assert model.stat().st_size < 0.5 * baked.stat().st_size  # parameters instead of vertices
 
 
-def test_js_posing_matches_python(head, avatar_file, tmp_path):
+@pytest.mark.parametrize("form", ["model", "model+pose_basis", "vertices"])
+def test_js_posing_matches_python(head, avatar_file, tmp_path, form):
+    """posing.js under node: the mesh of each frame (the head model evaluated from 3DMM parameters, or baked
+    vertices decoded) and the posed Gaussians equal head(...) and FastPoser's."""
     node = node_or_skip()
     f = load_avatar_file(avatar_file, head)
     expr, pose = builtin_expressions(head)
-    v = frame_vertices(head, f.identity, expr[[0, 45, 70]], pose[[0, 45, 70]])
-    path = write_web_bundle(tmp_path / BUNDLE_NAME, f.avatar, v, fps=30, camera=default_camera(head),
-                            animation={"source": "builtin"})
+    pose.rotation[:] = torch.tensor([0.1, -0.2, 0.05])  # every pose field in play
+    pose.translation[:] = torch.tensor([0.01, -0.02, 0.03])
+    pose.eyes[:] = 0.1
+    frames = [0, 45, 130]  # neutral, jaw open, mouth left + neck turn
+    ident = 0.5 * torch.ones(head.n_identity)  # not the mean head: the identity is folded into model.shaped
+    want_v = frame_vertices(head, ident, expr[frames], pose[frames])
+    if form.startswith("model"):
+        kw = {"model": model_tensors(head, ident, expr[frames], pose[frames])}
+        if form == "model+pose_basis":  # FLAME's pose correctives (the procedural head has none): random ones
+            g = torch.Generator().manual_seed(1)
+            kw["model"]["model.pose_basis"] = 1e-3 * torch.randn(36, 3 * head.num_vertices, generator=g)
+            want_v = model_vertices(kw["model"])
+            assert (want_v - frame_vertices(head, ident, expr[frames], pose[frames])).abs().max() > 1e-4
+    else:
+        kw = {"vertices": want_v}
+    path = write_web_bundle(tmp_path / BUNDLE_NAME, f.avatar, fps=30, camera=default_camera(head),
+                            animation={"source": "builtin"}, **kw)
     proc = subprocess.run([node, str(WEB / "tools" / "pose_frames.mjs"), str(path), str(tmp_path / "js.bin"),
                            "0", "1", "2"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     b = read_web_bundle(path)
-    n = b.avatar.count
-    raw = np.fromfile(tmp_path / "js.bin", np.float32).reshape(3, 10 * n)
+    assert b.meta["animation"]["form"] == form.split("+")[0]
+    n, V = b.avatar.count, head.num_vertices
+    raw = np.fromfile(tmp_path / "js.bin", np.float32).reshape(3, 3 * V + 10 * n)
+    tol = 2e-6 if form.startswith("model") else 1e-5  # metres (baked: int16 quantisation)
+    assert np.abs(raw[:, :3 * V].reshape(3, V, 3) - want_v.numpy()).max() < tol
+    assert torch.allclose(b.vertices, want_v, atol=tol)
     poser = FastPoser(b.avatar)
     back = torch.argsort(poser.order)  # FastPoser returns Gaussians sorted by face
     for t in range(3):
-        g = poser(b.vertices[t])
+        g = poser(torch.as_tensor(raw[t, :3 * V].reshape(V, 3)))
         means, quats, scales = (x[back].numpy() for x in (g.means, g.quats, g.scales))
         quats = quats / np.linalg.norm(quats, axis=1, keepdims=True)
-        js_m, js_q, js_s = raw[t, :3 * n].reshape(n, 3), raw[t, 3 * n:7 * n].reshape(n, 4), raw[t, 7 * n:].reshape(n, 3)
+        o = 3 * V
+        js_m, js_q = raw[t, o:o + 3 * n].reshape(n, 3), raw[t, o + 3 * n:o + 7 * n].reshape(n, 4)
+        js_s = raw[t, o + 7 * n:].reshape(n, 3)
         assert np.abs(js_m - means).max() < 1e-6  # metres
         assert np.abs(js_q - quats).max() < 1e-5 and np.abs(js_s - scales).max() < 1e-6 * scales.max() + 1e-9
-    assert np.abs(raw[1, :3 * n] - raw[0, :3 * n]).max() > 1e-3  # the frames differ
+    assert np.abs(raw[1, 3 * V:6 * V] - raw[0, 3 * V:6 * V]).max() > 1e-3  # the frames differ
 
 
 def test_viewer_build_matches_sources(tmp_path):

@@ -82,7 +82,8 @@ class Viewer {
     }
     const b = this.bundle;
     const fields = ['count', 'numFrames', 'numVertices', 'faces', 'faceIds', 'bary', 'offsets', 'qVertices',
-      'vertexMin', 'vertexStep'];
+      'vertexMin', 'vertexStep', 'numExpression', 'shaped', 'expressionBasis', 'jointRegressor', 'skinWeights',
+      'poseBasis', 'expression', 'pose'];
     this.worker.postMessage({ type: 'init', bundle: Object.fromEntries(fields.map((k) => [k, b[k]])) });
     this.pending = false;
     this.sorted = null; // {key, order, visible} of the newest finished sort

@@ -19,23 +19,37 @@ const ATTRS = ['offsets', 'log_scales', 'quats', 'colors', 'opacity_logits'];
 export function loadBundle(buffer) {
   const { tensors, meta } = parseSafetensors(buffer);
   if (meta.kind !== 'gasp_web_bundle') throw new Error('not a GASP web bundle');
-  const need = ATTRS.map((a) => `gaussians.${a}`).concat(['binding.face_ids', 'binding.barycentrics', 'mesh.faces',
-    'frames.vertices', 'frames.vertex_min', 'frames.vertex_step']);
-  for (const n of need) if (!tensors[n]) throw new Error(`bundle lacks ${n}`);
-  const t = (n) => tensors[n].data;
-  const [T, V] = tensors['frames.vertices'].shape;
+  const need = ATTRS.map((a) => `gaussians.${a}`).concat(['binding.face_ids', 'binding.barycentrics', 'mesh.faces']);
+  const baked = Boolean(tensors['frames.vertices']);
+  const anim = baked ? ['frames.vertices', 'frames.vertex_min', 'frames.vertex_step']
+    : ['model.shaped', 'model.expression_basis', 'model.joint_regressor', 'model.skin_weights', 'frames.expression',
+      'frames.pose'];
+  for (const n of need.concat(anim)) if (!tensors[n]) throw new Error(`bundle lacks ${n}`);
+  const t = (n) => (tensors[n] ? tensors[n].data : null);
   const count = tensors['binding.face_ids'].shape[0];
-  return {
-    meta, count, numFrames: T, numVertices: V, numFaces: tensors['mesh.faces'].shape[0],
+  const bundle = {
+    meta, count, numFaces: tensors['mesh.faces'].shape[0],
     faces: t('mesh.faces'), faceIds: t('binding.face_ids'), bary: t('binding.barycentrics'),
     offsets: t('gaussians.offsets'), logScales: t('gaussians.log_scales'), quats: t('gaussians.quats'),
     colors: t('gaussians.colors'), opacityLogits: t('gaussians.opacity_logits'),
-    qVertices: t('frames.vertices'), vertexMin: t('frames.vertex_min'), vertexStep: t('frames.vertex_step'),
   };
+  if (baked) {
+    [bundle.numFrames, bundle.numVertices] = tensors['frames.vertices'].shape;
+    Object.assign(bundle, { qVertices: t('frames.vertices'), vertexMin: t('frames.vertex_min'),
+      vertexStep: t('frames.vertex_step') });
+  } else {
+    const [V, , E] = tensors['model.expression_basis'].shape;
+    Object.assign(bundle, { numFrames: tensors['frames.expression'].shape[0], numVertices: V, numExpression: E,
+      shaped: t('model.shaped'), expressionBasis: t('model.expression_basis'), jointRegressor: t('model.joint_regressor'),
+      skinWeights: t('model.skin_weights'), poseBasis: t('model.pose_basis'), expression: t('frames.expression'),
+      pose: t('frames.pose') });
+  }
+  return bundle;
 }
 
-/** Decoded vertices of frame t into out (Float32Array V*3): vmin + (q + 32768) * step. */
+/** Vertices (Float32Array V*3) of frame t: decoded when baked, else the head model evaluated (modelVertices). */
 export function frameVertices(bundle, t, out = new Float32Array(bundle.numVertices * 3)) {
+  if (!bundle.qVertices) return modelVertices(bundle, t, out);
   const V = bundle.numVertices;
   const q = bundle.qVertices;
   const lo = bundle.vertexMin;
@@ -43,6 +57,95 @@ export function frameVertices(bundle, t, out = new Float32Array(bundle.numVertic
   const base = t * V * 3;
   for (let v = 0; v < V; v++) {
     for (let c = 0; c < 3; c++) out[3 * v + c] = lo[c] + (q[base + 3 * v + c] + 32768) * st[c];
+  }
+  return out;
+}
+
+const PARENTS = [-1, 0, 1, 1, 1]; // root, neck, jaw, left eye, right eye (gasp_ops.headmodel.lbs)
+const POSE_OFFSETS = [0, 6, 9, 12, 15]; // axis-angle of each joint in frames.pose (translation at 3..5)
+
+/** Rodrigues (gasp_ops.rotations.axis_angle_to_matrix): axis-angle -> row-major 3x3, Taylor terms near zero. */
+function axisAngleMatrix(x, y, z) {
+  const t2 = x * x + y * y + z * z;
+  let a; let b;
+  if (t2 < 1e-8) { a = 1 - t2 / 6; b = 0.5 - t2 / 24; } else { const t = Math.sqrt(t2); a = Math.sin(t) / t; b = (1 - Math.cos(t)) / t2; }
+  // I + a K + b K^2, K the cross-product matrix of (x, y, z)
+  return [
+    1 + b * (-y * y - z * z), -a * z + b * x * y, a * y + b * x * z,
+    a * z + b * x * y, 1 + b * (-x * x - z * z), -a * x + b * y * z,
+    -a * y + b * x * z, a * x + b * y * z, 1 + b * (-x * x - y * y),
+  ];
+}
+
+/**
+ * The head model evaluated for frame t (HeadModel.forward): v = shaped + expression blendshapes; joints =
+ * regressor v; pose correctives (R_j - I of the non-root joints) when present; linear blend skinning over the
+ * joint chain; plus the global translation. Float64 maths, Float32Array V*3 out.
+ */
+export function modelVertices(bundle, t, out = new Float32Array(bundle.numVertices * 3)) {
+  const V = bundle.numVertices;
+  const E = bundle.numExpression;
+  const e = bundle.expression.subarray(t * E, (t + 1) * E);
+  const p = bundle.pose.subarray(t * 18, (t + 1) * 18);
+  const B = bundle.expressionBasis;
+  const vs = bundle._vs || (bundle._vs = new Float64Array(V * 3));
+  for (let i = 0; i < 3 * V; i++) {
+    let s = bundle.shaped[i];
+    const o = i * E;
+    for (let k = 0; k < E; k++) s += e[k] * B[o + k];
+    vs[i] = s;
+  }
+  const J = bundle.jointRegressor;
+  const joints = [];
+  for (let j = 0; j < 5; j++) {
+    let x = 0; let y = 0; let z = 0;
+    for (let v = 0; v < V; v++) { const w = J[j * V + v]; if (w !== 0) { x += w * vs[3 * v]; y += w * vs[3 * v + 1]; z += w * vs[3 * v + 2]; } }
+    joints.push([x, y, z]);
+  }
+  const R = POSE_OFFSETS.map((o) => axisAngleMatrix(p[o], p[o + 1], p[o + 2]));
+  const v = bundle._vp || (bundle._vp = new Float64Array(V * 3));
+  v.set(vs);
+  if (bundle.poseBasis) {
+    const P = bundle.poseBasis;
+    for (let j = 1; j < 5; j++) {
+      for (let r = 0; r < 9; r++) {
+        const f = R[j][r] - (r % 4 === 0 ? 1 : 0);
+        if (f === 0) continue;
+        const row = ((j - 1) * 9 + r) * 3 * V;
+        for (let i = 0; i < 3 * V; i++) v[i] += f * P[row + i];
+      }
+    }
+  }
+  // world transforms of the chain (row-major 3x3 + translation), then minus the rest joint position
+  const world = [];
+  for (let j = 0; j < 5; j++) {
+    const par = PARENTS[j];
+    const rel = par < 0 ? joints[j] : [0, 1, 2].map((c) => joints[j][c] - joints[par][c]);
+    if (par < 0) { world.push({ r: R[j], t: rel }); continue; }
+    const W = world[par];
+    const r = new Array(9);
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) r[3 * a + b] = W.r[3 * a] * R[j][b] + W.r[3 * a + 1] * R[j][3 + b] + W.r[3 * a + 2] * R[j][6 + b];
+    const tt = [0, 1, 2].map((a) => W.r[3 * a] * rel[0] + W.r[3 * a + 1] * rel[1] + W.r[3 * a + 2] * rel[2] + W.t[a]);
+    world.push({ r, t: tt });
+  }
+  const A = world.map(({ r, t: tw }, j) => {
+    const jt = joints[j];
+    return { r, t: [0, 1, 2].map((a) => tw[a] - (r[3 * a] * jt[0] + r[3 * a + 1] * jt[1] + r[3 * a + 2] * jt[2])) };
+  });
+  const W = bundle.skinWeights;
+  const M = new Float64Array(12);
+  for (let i = 0; i < V; i++) {
+    M.fill(0);
+    for (let j = 0; j < 5; j++) {
+      const w = W[5 * i + j];
+      if (w === 0) continue;
+      for (let k = 0; k < 9; k++) M[k] += w * A[j].r[k];
+      M[9] += w * A[j].t[0]; M[10] += w * A[j].t[1]; M[11] += w * A[j].t[2];
+    }
+    const x = v[3 * i]; const y = v[3 * i + 1]; const z = v[3 * i + 2];
+    out[3 * i] = M[0] * x + M[1] * y + M[2] * z + M[9] + p[3];
+    out[3 * i + 1] = M[3] * x + M[4] * y + M[5] * z + M[10] + p[4];
+    out[3 * i + 2] = M[6] * x + M[7] * y + M[8] * z + M[11] + p[5];
   }
   return out;
 }
