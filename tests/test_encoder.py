@@ -263,3 +263,25 @@ def test_training_run_writes_what_ships(prior, views, head, tmp_path):
     assert report["val_subjects"] == 1 and report["val_single"]["items"] == N_VIEWS
     assert np.isfinite([report["val_single"]["ratio"], report["val_novel_view"]["psnr_encoder"]]).all()
     assert (tmp_path / "encoder_curves.png").stat().st_size > 1000 and summary["best_step"] in (4, 8)
+
+
+def test_time_vs_quality_points(prior, head, trained, tmp_path):
+    from evaluation.time_quality import budget_config, markdown_table, plot_time_quality, summarise, time_vs_quality
+    from tests.test_fitting_stages import _write_frames
+
+    paper = default_fit_config("paper")
+    assert [getattr(budget_config(paper, 1100, "mean"), k) for k in ("steps_inversion", "steps_decoder",
+                                                                     "steps_refine")] == [500, 500, 100]
+    b = budget_config(paper, 50, "encoder")
+    assert b.steps_inversion + b.steps_decoder + b.steps_refine == 50 and b.init == "encoder"
+    _write_frames(head, tmp_path / "frames")
+    rows = time_vs_quality([tmp_path / "frames" / "frames.parquet"], prior, trained.model, head,
+                           default_fit_config("tiny"), settings=("single_image",), budgets=(0, 2),
+                           inits=("encoder", "mean"), image_size=16, max_eval_frames=2, metrics=("psnr",))
+    assert len(rows) == 2 * 2 * 2 and set(rows.steps) == {0, 2} and set(rows.init) == {"encoder", "mean"}
+    assert set(rows[rows.steps == 0].method) == {"instant (encoder)", "mean code + 0 steps"}
+    assert np.isfinite(rows.value).all() and (rows.seconds > 0).all()
+    summary = summarise(rows)
+    assert len(summary) == 4 and (summary.frames == 2).all()
+    assert plot_time_quality(summary, tmp_path / "curve.png", ("psnr",)).stat().st_size > 1000
+    assert markdown_table(summary).count("\n") == 6
