@@ -14,7 +14,7 @@
 3. Held-out evaluation: the benchmark's images (``benchmarks/cpu_matte_landmarks.py``: identities 9000.., seed 0,
    clutter and grey, 256 px) -> matte IoU and landmark px, the same measures as for dlib/GrabCut/MediaPipe.
 
-Fits one 10-minute device call by default (600 identities x 8 views; training stops at ``--budget-s``); the
+Meant to fit one 10-minute device call by default (400 identities x 8 views; training stops at ``--budget-s``); the
 rendered pool is cached in --out, so a second call with the same arguments skips the rendering.
 Writes to --out: face_net.safetensors (weights + training record), metrics.json, MODEL_CARD.md. Copy the weights
 to gasp_models/face_net.safetensors to make ``--landmarks face_net`` / ``--matting face_net`` available.
@@ -111,12 +111,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--identities", type=int, default=600)
+    ap.add_argument("--identities", type=int, default=400)
     ap.add_argument("--views", type=int, default=8)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--steps", type=int, default=8000)
-    ap.add_argument("--budget-s", type=float, default=480.0, help="stop training after this many seconds "
+    ap.add_argument("--budget-s", type=float, default=330.0, help="stop training after this many seconds "
                     "(the record says so); rendering and evaluation come on top")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)

@@ -79,8 +79,8 @@ def render_face_photos(head, n: int, size: int = 256, seed: int = 0, first_index
         out = render_views(head, ident, expr, pose, cam, "real_proxy", supersample, background=bg, seed=seed,
                            device=device)
         with torch.no_grad():
-            dt = head.template.dtype
-            v = head(ident.identity[None].to(dt).expand(K, -1), expr.to(dt), pose.to(dtype=dt))
+            dt, hd = head.template.dtype, head.template.device
+            v = head(ident.identity[None].to(hd, dt).expand(K, -1), expr.to(hd, dt), pose.to(device=hd, dtype=dt))
             uv, _ = project(head.landmarks(v).float(), cam.to(v.device))
         v = v.float().cpu()
         for k in range(K):
