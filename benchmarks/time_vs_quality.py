@@ -11,7 +11,9 @@ the encoder's code (0 steps = instant mode) and from the mean init, single image
         --image-size 64 --device cpu --tag cpu_tiny --out results
 
 Writes results/time_vs_quality_<tag>.parquet (per frame and metric, with init, steps, seconds, device),
-results/time_vs_quality_<tag>.md (means) and results/time_vs_quality_<tag>.png (the curve).
+results/time_vs_quality_<tag>.md (means) and results/time_vs_quality_<tag>.png (the curve). ``--append`` adds this
+call's points to an existing parquet of the same tag (a point measured again replaces the old one), so a long
+sweep can run in several calls (e.g. one per setting or subject within a device's time limit).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cuda", help="cuda (falls back to cpu when absent) or cpu")
     ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--append", action="store_true", help="merge with an existing parquet of the same tag")
     args = ap.parse_args(argv)
 
     import torch
@@ -77,7 +80,18 @@ def main(argv=None) -> int:
     tag = args.tag or device.type
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_parquet(out / f"time_vs_quality_{tag}.parquet", rows)
+    target = out / f"time_vs_quality_{tag}.parquet"
+    if args.append and target.is_file():
+        import pandas as pd
+
+        from gasp_ops.io.tables import read_parquet
+
+        old = read_parquet(target)
+        key = ["subject", "setting", "init", "steps"]
+        new_keys = set(map(tuple, rows[key].astype(str).to_numpy()))
+        keep = [tuple(k) not in new_keys for k in old[key].astype(str).to_numpy()]
+        rows = pd.concat([old[keep], rows], ignore_index=True)
+    write_parquet(target, rows)
     summary = summarise(rows)
     write_text_atomic(out / f"time_vs_quality_{tag}.md", markdown_table(summary))
     plot_time_quality(summary, out / f"time_vs_quality_{tag}.png", metrics)
