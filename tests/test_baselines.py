@@ -80,15 +80,17 @@ def test_gaussian_avatars_style_densifies_and_fits(head, subject):
     # The fit is judged between densification rounds: a split replaces each parent by two smaller children, so the
     # L1 jumps at each round (-4 % to +11 % measured) and first-vs-last mixes the fit with the jumps. One fixed
     # frame, no random background: every step must lower the L1, and the three stretches (steps 0-5, 6-11, 12-23)
-    # together must remove >= 10 % of it. Measured over fit seeds 0-11 (torch 2.14.1, numpy 2.4.6): each step -0.4 %
-    # or more (ratio <= 0.996), stretch ratios 0.930-0.936 / 0.960-0.966 / 0.906-0.922, product 0.81-0.83;
-    # first-vs-last 0.84-0.95 (seed 0: 0.881 here, 0.909 on another machine: the old `last < 0.9 * first` failed).
+    # together must remove >= 10 % of it. Measured over fit seeds 0-11 (torch 2.14.1, numpy 2.4.6) and 0-3 (torch
+    # 2.13.0 CPU, numpy 1.26.4): each step -0.4 % or more (ratio <= 0.996), stretch ratios 0.930-0.936 /
+    # 0.960-0.966 / 0.906-0.922, product 0.81-0.83, the same to +-0.002 in both environments; first-vs-last
+    # 0.84-0.95 and it moves with rounding (seed 3: 0.954 vs 0.900 on torch 2.13, 0.944 with 2 threads: a few
+    # splits more or fewer; seed 0: 0.881 here, 0.909 on another machine, where the old `last < 0.9 * first`
+    # failed), so it is not asserted.
     l1 = res.history["direct"]["l1"]
     cuts = [0, *densify.steps(24), len(l1)]
     stretches = [l1[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
     assert len(stretches) == 3 and all(y < x for g in stretches for x, y in zip(g[:-1], g[1:])), stretches
     assert math.prod(g[-1] / g[0] for g in stretches) <= 0.9, stretches
-    assert l1[-1] < l1[0], (l1[0], l1[-1])
 
 
 def test_flash_mlp_depends_on_expression_and_gets_gradients(head, subject):
