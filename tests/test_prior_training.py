@@ -93,3 +93,15 @@ def test_dataset_folder_training_writes_outputs(head, tmp_path):
     assert meta["lpips_used"] is False and "lpips_reason" in meta and meta["steps"] == 2
     assert json.loads((tmp_path / "prior" / "summary.json").read_text())["subjects"] == 2
     assert model.count == summary["gaussians"] and model.num_subjects == 2
+
+
+def test_time_budget_checkpoints_and_resumes_exactly(head, views, tmp_path, deterministic):
+    """max_seconds (device sessions of bounded length): stop early with a checkpoint, resume to the same end."""
+    cfg = tiny_config(steps=5, checkpoint_every=1000, random_background=True)
+    full = train_prior(cfg, views, head, tmp_path / "a", progress=False)
+    first = train_prior(cfg, views, head, tmp_path / "b", progress=False, max_seconds=0.0)
+    assert first.step == 1 and len(first.history["total"]) == 1
+    second = train_prior(cfg, views, head, tmp_path / "b", progress=False)
+    assert second.step == 5 and second.history["total"] == full.history["total"]
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, second.model.state_dict()[k]), k
