@@ -9,6 +9,10 @@ import torch
 
 from gasp_ops.headmodel.procedural import ProceduralHead
 
+#: The pipeline tests exercise the assets with the small prior each test trains (fast on 2 cores); the shipped prior,
+#: the default for users (``PriorSource``), has its own tests (test_shipped_prior.py) and runs in the main job.
+os.environ.setdefault("GASP_PRIOR_SOURCE", "job")
+
 #: Set to 1 to let the tests that make the README's pictures write them into docs/ (README, "Pictures in docs/").
 REFRESH_DOCS_ENV = "GASP_REFRESH_DOCS"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
