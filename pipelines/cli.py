@@ -117,7 +117,7 @@ def cmd_enroll(args) -> int:
     out = enroll(args.input, args.out, head.to(device), prior, config, setting=args.setting,
                  image_size=args.image_size, device=device, subject=args.subject, consent=args.consent,
                  owner=args.owner, fp16=args.fp16, log=print, progress=True, mode=args.mode,
-                 encoder=load_mode_encoder(args, device),
+                 encoder=load_mode_encoder(args, device, prior_path),
                  capture={"face": args.face, "matting": args.matting, "landmarks": args.landmarks})
     print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
           f"{out['input_vs_render']}, {out['turntable_strip']}")

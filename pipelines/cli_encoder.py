@@ -33,13 +33,16 @@ def add_mode_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder-sha256", help="expected SHA-256 of the encoder file (e.g. from its model card)")
 
 
-def load_mode_encoder(args, device):
-    """The encoder a ``--mode`` needs (None without a mode); one-line errors name the file."""
+def load_mode_encoder(args, device, prior_path=None):
+    """The encoder a ``--mode`` needs (None without a mode); one-line errors name the file. Default file: the
+    shipped encoder with the shipped prior (``prior_path`` in ``gasp_models/``), else the data root's."""
     if not getattr(args, "mode", None):
         return None
-    from gasp_ops.encoder.checkpoint import load_encoder, resolve_encoder_path
+    from gasp_ops.encoder.checkpoint import SHIPPED_PATH, load_encoder, resolve_encoder_path
 
-    path, pinned = resolve_encoder_path(args.encoder, trained_encoder_path(args.preset))
+    shipped = prior_path is not None and Path(prior_path).resolve().parent == SHIPPED_PATH.parent
+    path, pinned = resolve_encoder_path(args.encoder, trained_encoder_path(args.preset),
+                                        "shipped" if shipped else None)
     if not path.is_file():
         raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass "
                              "--encoder)")
