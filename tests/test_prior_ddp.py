@@ -58,9 +58,9 @@ def test_ddp_two_ranks_match_single_process(tmp_path):
     # in-plane-symmetric components have analytically zero gradient at the identity rotation (template_quats and
     # the decoder's quaternion head that feeds them): round-off only, bounded per entry. Every other parameter's
     # update (trained - init) must match as a whole: relative L2 difference <= 2e-2. Measured over views seeds 0-3
-    # (torch 2.14.1 and 2.13.0): 7.7e-5 to 2.8e-3, with 0-6 of 85,636 entries off by > 1e-3 (Adam sign flips).
-    # The former per-tensor rule (<= 2 % of entries off by > 1e-5) measured 1.2-2.7 % on template_log_scales and
-    # failed on 3 of those 4 seeds: it measured rounding, not DDP.
+    # (torch 2.14.1, numpy 2.4.6) and 0-1 (torch 2.13.0 CPU, numpy 1.26.4): 7.7e-5 to 2.8e-3, with 0-6 of ~85,600
+    # entries off by > 1e-3 (Adam sign flips). The former per-tensor rule (<= 2 % of entries off by > 1e-5)
+    # measured 1.2-2.7 % on template_log_scales and failed on 3 of those 6 runs: it measured rounding, not DDP.
     init = train_prior(tiny_config(steps=STEPS), views, head, None, progress=False, stop_at=0).model.state_dict()
     num = den = 0.0
     for k, v in single.model.state_dict().items():
