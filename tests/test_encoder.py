@@ -154,7 +154,9 @@ def test_mode_configs_and_init_checks(prior, trained, head):
     assert (fast.steps_inversion, fast.steps_decoder, fast.steps_refine, fast.init) == (125, 125, 25, "encoder")
     assert (fast.steps_inversion + fast.steps_decoder + fast.steps_refine) * 4 <= 1100
     t = mode_config(default_fit_config("tiny"), "fast")
-    assert (t.steps_inversion, t.steps_decoder, t.steps_refine) == (15, 15, 10)
+    tiny = default_fit_config("tiny")
+    assert (t.steps_inversion, t.steps_decoder, t.steps_refine) == tuple(
+        max(1, int(getattr(tiny, k) * 0.25)) for k in ("steps_inversion", "steps_decoder", "steps_refine"))
     inst = mode_config(paper, "instant")
     assert inst.steps_inversion == inst.steps_decoder == inst.steps_refine == 0
     assert mode_config(paper, "full").steps_inversion == 500 and mode_config(paper, None) is paper
