@@ -158,7 +158,8 @@ def cmd_train(args) -> None:
 
 
 def _collect(root: Path, out: Path, names: list[str]) -> None:
-    """fp16 copies of each variant's prior + summaries/curves into ``out`` (<= 8 files, each < 16 MiB)."""
+    """fp16 copies of each variant's prior + summaries/curves into ``out/priors.tar`` (the device brings back files
+    of at most 16 MiB: five fp16 priors at UV 128 are ~3.7 MB each)."""
     import tarfile
 
     import torch
@@ -175,9 +176,13 @@ def _collect(root: Path, out: Path, names: list[str]) -> None:
                 half = {k: (v.half() if v.is_floating_point() else v) for k, v in tensors.items()}
                 save_tensors(folder / "prior_fp16.safetensors", half, meta)
                 tar.add(folder / "prior_fp16.safetensors", arcname=f"{name}/prior_fp16.safetensors")
-            for extra in ("summary.json", "curves.png", "identities.png", "train.log"):
+            for extra in ("summary.json", "curves.png", "identities.png"):
                 if (folder / extra).is_file():
                     tar.add(folder / extra, arcname=f"{name}/{extra}")
+            if (folder / "train.log").is_file():  # the progress bar makes the whole log tens of MB: keep its end
+                tail = folder / "train_tail.log"
+                tail.write_bytes((folder / "train.log").read_bytes()[-20000:])
+                tar.add(tail, arcname=f"{name}/train_tail.log")
     print("collected", small, small.stat().st_size, flush=True)
     del torch
 
