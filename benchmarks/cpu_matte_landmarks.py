@@ -14,8 +14,10 @@ Backends measured on the same images:
              ``matting_mediapipe``) | selfie_raw (the selfie model's probability > 0.5, for reference)
   --tracked K: the first K images per background also go end to end through ``preprocess_capture`` (face choice,
              crop, landmarks, tracking, matte) with dlib + grabcut (today), mediapipe + grabcut and mediapipe +
-             mediapipe; matte IoU inside the crop, landmark error of the detector in the crop; failures (no face)
-             count as IoU 0.
+             mediapipe; matte IoU inside the crop, landmark error of the detector in the crop (lm_tracked_*) and
+             of the tracked 3DMM's projected landmarks (lm_fitted_3dmm_*: what the avatar fit uses); failures (no
+             face) count as IoU 0.
+  face_net   (only when gasp_models/face_net.safetensors exists) the project's own matte + landmark network.
 Metrics: matte IoU of alpha > 0.5 against exact alpha > 0.5; landmark error = mean Euclidean px distance to the
 exact projections of the head model's 68-point embedding, over all 68 and over the 51 inner points (17..67: the
 jaw contour's convention differs between detectors); detection rate. MediaPipe runs in-process or through
@@ -109,7 +111,7 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
     combos = [("dlib", "grabcut")] + ([("mediapipe", "grabcut"), ("mediapipe", "mediapipe")] if with_mediapipe else [])
     out = {}
     for lm_b, matte_b in combos:
-        ious, errs = [], []
+        ious, errs, fits = [], [], []
         for i in range(min(k, len(ph.rgb))):
             with tempfile.TemporaryDirectory() as tmp:
                 try:
@@ -119,6 +121,7 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
                     print(f"  {lm_b}/{matte_b} {ph.labels[i]}: {exc}", flush=True)
                     ious.append(0.0)
                     errs.append(None)
+                    fits.append(None)
                     continue
             x0, y0, x1, y1 = rep.capture["crop_box"]
             name = ph.labels[i]
@@ -127,14 +130,19 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
             det = np.asarray(rep.table.iloc[0].landmarks_detected, np.float64)
             ok = det.size == 136 and np.isfinite(det).all()
             errs.append(lm_errors(det.reshape(68, 2) + [x0, y0], ph.landmarks[i]) if ok else None)
+            fit = np.asarray(rep.table.iloc[0].landmarks_tracked, np.float64).reshape(68, 2)
+            fits.append(lm_errors(fit + [x0, y0], ph.landmarks[i]))
             print(f"  {lm_b}/{matte_b} {name}: IoU {ious[-1]:.3f}", flush=True)
         out[f"matte_tracked_{lm_b}_{matte_b}"] = ious
         if f"lm_tracked_{lm_b}" not in out:
             out[f"lm_tracked_{lm_b}"] = errs
+        out[f"lm_fitted_3dmm_{lm_b}_{matte_b}"] = fits
     return out
 
 
 def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) -> dict:
+    from gasp_ops.capture.face_net import DEFAULT_PATH as FACE_NET
+    from gasp_ops.capture.face_net import load_face_net, predict
     from gasp_ops.capture.landmarks import detect_landmarks
     from gasp_ops.capture.matting_grabcut import grabcut_matte
     from gasp_ops.capture.matting_mediapipe import mediapipe_matte
@@ -152,6 +160,10 @@ def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) 
         mp = None
         if mediapipe_mode():
             mp = run_mediapipe(ph.rgb, ("mesh", "segment"))
+        if FACE_NET.is_file():  # the project's own network, once trained (benchmarks/gpu_train_face_models.py)
+            fa, fl = predict(load_face_net(FACE_NET), ph.rgb)
+            per["lm_face_net"] = [lm_errors(fl[i], ph.landmarks[i]) for i in range(n)]
+            per["matte_face_net"] = [iou(ph.alpha[i], fa[i]) for i in range(n)]
         for i in range(n):
             truth = ph.landmarks[i]
             d = detect_landmarks(ph.rgb[i])
