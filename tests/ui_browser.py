@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ui_chromium import CHROMIUM_ARGS
 
-VIEWPORT = {"width": 2200, "height": 1600}  # the whole gasp_main graph fits after zoom-to-fit (17 assets)
+VIEWPORT = {"width": 2200, "height": 2000}  # the whole gasp_main graph fits after zoom-to-fit (18 assets)
 
 
 def open_chromium(playwright, executable: Path, profile_dir: Path):
@@ -22,6 +22,18 @@ def _full_name_pattern(label: str) -> re.Pattern:
     return re.compile("^" + ".*".join(re.escape(part) for part in label.split("…")) + "$")
 
 
+def _hover_visible_part(node) -> None:
+    """Hover a node as a person would; when the page header covers its top (zoom-to-fit can put the first row of
+    the graph under it), hover its lowest visible line instead."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        node.hover(timeout=5000)
+    except PlaywrightError:
+        box = node.bounding_box()
+        node.hover(position={"x": box["width"] / 2, "y": box["height"] - 1})
+
+
 def asset_names_in_graph(page) -> set[str]:
     """Full names of the asset nodes drawn on the current graph page, read as a person would: a shortened label is
     hovered and its tooltip read."""
@@ -36,7 +48,7 @@ def asset_names_in_graph(page) -> set[str]:
             continue
         page.keyboard.press("Escape")  # close the previous tooltip: a stale one can match this label's pattern too
         page.get_by_role("tooltip").first.wait_for(state="detached", timeout=5000)
-        node.hover()
+        _hover_visible_part(node)
         tip = page.get_by_role("tooltip").filter(has_text=_full_name_pattern(label)).first
         tip.wait_for()
         names.add(tip.inner_text().strip())
