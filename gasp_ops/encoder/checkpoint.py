@@ -11,11 +11,11 @@ card) before building the network. Training checkpoints (exact resume) reuse ``g
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
+from gasp_models import file_sha256  # noqa: F401 - one file digest for shipped models and encoders
 from gasp_ops.avatar_file import _sha as tensors_sha256
 from gasp_ops.encoder.config import EncoderConfig
 from gasp_ops.encoder.model import IdentityEncoder
@@ -50,15 +50,6 @@ def resolve_encoder_path(explicit=None, trained=None, prior_source: str | None =
     if shipped and (prior_source == "shipped" or trained is None or not Path(trained).is_file()):
         return SHIPPED_PATH, shipped_sha256()
     return Path(trained if trained is not None else SHIPPED_PATH), None
-
-
-def file_sha256(path) -> str:
-    """SHA-256 of a file's bytes (the figure a model card publishes)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def prior_fingerprint(prior) -> str:
