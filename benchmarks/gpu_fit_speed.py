@@ -31,11 +31,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, nargs=3, default=[500, 500, 100])
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    if args.gsplat_so:
-        sys.path.insert(0, args.gsplat_so)
-        import gsplat_cuda
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(args.gsplat_so)
     from gasp_ops.avatar import pose
     from gasp_ops.export.video import head_orbit
     from gasp_ops.fitting import FitConfig, FitInputs, fit_avatar

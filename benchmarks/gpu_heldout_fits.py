@@ -35,11 +35,9 @@ _W: dict = {}
 def _init(device: str, gsplat_so: str | None) -> None:
     import torch
 
-    if gsplat_so:
-        sys.path.insert(0, gsplat_so)
-        import gsplat_cuda  # noqa: F401
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(gsplat_so)
     torch.set_num_threads(1)
     from gasp_ops.headmodel.procedural import ProceduralHead
 

@@ -32,11 +32,9 @@ import torch  # noqa: E402
 
 
 def _load_gsplat(folder):
-    if folder:
-        sys.path.insert(0, folder)
-        import gsplat_cuda  # noqa: F401
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(folder)
 
 
 def _sync(device):

@@ -201,11 +201,9 @@ def main(argv=None):
     ap.add_argument("--out", default=os.environ.get("OUT") or str(Path(__file__).parent / "out"))
     args = ap.parse_args(argv)
 
-    if args.gsplat_so:
-        sys.path.insert(0, args.gsplat_so)
-        import gsplat_cuda  # noqa: F401
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(args.gsplat_so)
     device = torch.device(args.device)
     with_gsplat = device.type == "cuda"
     if with_gsplat:

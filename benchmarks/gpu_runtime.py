@@ -39,11 +39,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=187_776)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    if args.gsplat_so:
-        sys.path.insert(0, args.gsplat_so)
-        import gsplat_cuda
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(args.gsplat_so)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from cpu_pose_speed import paper_scale_avatar
 

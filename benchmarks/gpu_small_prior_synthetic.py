@@ -33,11 +33,9 @@ def main() -> None:
     ap.add_argument("--data", default="/tmp/gasp_small_prior_data")
     ap.add_argument("--out", default="benchmarks/out")
     args = ap.parse_args()
-    if args.gsplat_so:
-        sys.path.insert(0, args.gsplat_so)
-        import gsplat_cuda  # noqa: F401
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(args.gsplat_so)
     from gasp_ops.headmodel.procedural import ProceduralHead
     from gasp_ops.io.images import save_png
     from gasp_ops.io.tables import write_parquet

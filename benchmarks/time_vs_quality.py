@@ -56,11 +56,9 @@ def main(argv=None) -> int:
     from gasp_ops.io.tables import write_parquet
     from gasp_ops.prior.checkpoint import load_prior
 
-    if args.gsplat_so:
-        sys.path.insert(0, args.gsplat_so)
-        import gsplat_cuda  # noqa: F401
+    from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
-        sys.modules["gsplat.csrc"] = gsplat_cuda
+    use_prebuilt_extension(args.gsplat_so)
     device = torch.device(args.device if (args.device != "cuda" or torch.cuda.is_available()) else "cpu")
     head = ProceduralHead().to(device)
     prior, _ = load_prior(args.prior, head, device)

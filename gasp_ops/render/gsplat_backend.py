@@ -58,3 +58,16 @@ def render_gsplat(
     alphas = alphas.reshape(C, H, W, 1)
     rgb, depth = renders[..., :3], renders[..., 3:4]
     return rgb.to(out_dtype), alphas.to(out_dtype), depth.to(out_dtype)
+
+
+def use_prebuilt_extension(folder) -> None:
+    """Make gsplat use a prebuilt CUDA extension: ``folder`` holds ``gsplat_cuda*.so`` (built once on the device with
+    ``TORCH_CUDA_ARCH_LIST=9.0``), registered as ``gsplat.csrc`` so gsplat skips its JIT build. No-op when empty."""
+    if not folder:
+        return
+    import sys
+
+    sys.path.insert(0, str(folder))
+    import gsplat_cuda
+
+    sys.modules["gsplat.csrc"] = gsplat_cuda
