@@ -192,7 +192,8 @@ def main() -> None:
             print(f"deadline: {len(tasks) - finished} fits not finished", flush=True)
             for proc in list(getattr(pool, "_processes", {}).values()):
                 proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+    # All done: wait for the workers to exit (they hold GPU memory); after a deadline they were killed above.
+    pool.shutdown(wait=finished == len(tasks), cancel_futures=True)
     print(f"fits: {finished}/{len(tasks)} in {time.perf_counter() - t0:.1f} s", flush=True)
 
 

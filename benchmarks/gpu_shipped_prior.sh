@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The shipped prior on one GPU machine (torch, no gsplat, no internet), in device calls of <= 10 minutes:
 #   bash benchmarks/gpu_shipped_prior.sh train [SECONDS_BUDGET]   # data (resumable) + 5 priors side by side
+#   bash benchmarks/gpu_shipped_prior.sh models [SECONDS_BUDGET]  # data + 1/10/100-identity priors + encoder + face_net
+#   bash benchmarks/gpu_shipped_prior.sh heldout [SECONDS_BUDGET] # held-out fits of every prior variant + data rate
+#   bash benchmarks/gpu_shipped_prior.sh extend [SECONDS_BUDGET]  # resume the shipped prior alone + its encoder + fits
 #   bash benchmarks/gpu_shipped_prior.sh eval  [SECONDS_BUDGET]   # held-out fits (benchmarks/gpu_heldout_fits.py)
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
@@ -53,6 +56,65 @@ elif [ "$stage" = final ]; then
       --prior p10=.gpu_prior/priors/p10/prior_fp16.safetensors --prior p1=.gpu_prior/priors/p1/prior_fp16.safetensors \
       2>&1 | grep -vE "^\{" | tail -3
   rm -rf "$OUT/ablation"
+elif [ "$stage" = models ]; then
+  # One call: the 1,000-identity data again (same plan/seed as `train`), then side by side on the GPU: the 1 / 10 /
+  # 100-identity priors at the shipped prior's step count (4,791), the identity encoder against the shipped prior's
+  # codes (issue 17) and the face_net matte + landmarks (issue 16). Everything comes back as tars in $OUT.
+  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 1000 --views 16 --size 256 \
+      --texture 256 --workers 13 --max-seconds 200 2>&1 | tee "$OUT/data.log" | grep -E "images_per_second" | tail -1
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  left=$(( budget - SECONDS - 60 ))
+  echo "models for $left s"
+  python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/ablation" --seconds $(( left - 10 )) \
+      --steps 4791 --uv 128 --size 256 --variant 'p100:100;lr={"codes":0.001}' \
+      --variant 'p10:10;lr={"codes":0.001}' --variant 'p1:1;lr={"codes":0.001}' > "$OUT/ablation_train.log" 2>&1 &
+  train=$!
+  OMP_NUM_THREADS=2 timeout $(( left + 15 )) python3 benchmarks/gpu_train_encoder.py --prior gasp_models/gasp_prior_uv128_1k.safetensors \
+      --dataset .gpu_prior/synthetic --out .enc_out --seconds $(( left - 70 )) > "$OUT/encoder.log" 2>&1 &
+  enc=$!
+  OMP_NUM_THREADS=2 timeout $(( left + 15 )) python3 benchmarks/gpu_train_face_models.py --out .face_out --identities 300 --views 8 \
+      --budget-s $(( left - 200 )) > "$OUT/face_net.log" 2>&1 &
+  face=$!
+  wait $train $enc $face
+  cp "$OUT/ablation/priors.tar" "$OUT/ablation_priors.tar"; rm -rf "$OUT/ablation"
+  tar cf "$OUT/encoder.tar" -C .enc_out . 2>/dev/null
+  tar cf "$OUT/face_net.tar" -C .face_out --exclude='pool_*' . 2>/dev/null
+  tail -c 3000 "$OUT/encoder.log" > "$OUT/encoder_tail.log"; rm -f "$OUT/encoder.log"
+  ls -la "$OUT"
+elif [ "$stage" = heldout ]; then
+  # Held-out single-image fits of every prior variant (shipped, the main job's, none, 1 / 10 / 100 identities from
+  # .gpu_carry/), nothing else on the GPU; then the data-generation rate at 512² and 256² (issue 14, item 1).
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --subjects 10 --size 256 --sheet-subjects 3 --workers 12 \
+      --deadline $(( budget - SECONDS - 110 )) --prior shipped=gasp_models/gasp_prior_uv128_1k.safetensors \
+      --prior main_job=.gpu_carry/tiny_prior.safetensors --prior none= --prior p1=.gpu_carry/p1_prior.safetensors \
+      --prior p10=.gpu_carry/p10_prior.safetensors --prior p100=.gpu_carry/p100_prior.safetensors 2>&1 \
+      | grep -vE "^\{" | tail -3
+  timeout $(( budget - SECONDS - 5 )) python3 benchmarks/gpu_shipped_prior.py speed --root .gpu_speed --out "$OUT" \
+      --workers 15 2>&1 | tail -3
+elif [ "$stage" = extend ]; then
+  # Train the shipped 1,000-identity prior further, alone on the GPU: resume from its step-4,791 checkpoint
+  # (.gpu_carry/all_checkpoint.safetensors; the data of `train`/`models` must be in .gpu_prior/synthetic), then side by
+  # side the identity encoder for it and its held-out fits (the same 10 people and settings as `heldout`).
+  pkill -f gpu_heldout_fits; mkdir -p .gpu_prior/priors/all
+  [ -f .gpu_prior/priors/all/checkpoint.safetensors ] || cp .gpu_carry/all_checkpoint.safetensors .gpu_prior/priors/all/checkpoint.safetensors
+  [ -f .gpu_prior/synthetic/views.parquet ] || python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior \
+      --identities 1000 --views 16 --size 256 --texture 256 --workers 13 --max-seconds 200 2>&1 | tail -1
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/extend" --seconds $(( budget - SECONDS - 200 )) \
+      --steps 12000 --uv 128 --size 256 --variant 'all:0;lr={"codes":0.001}' > "$OUT/extend_train.log" 2>&1
+  grep -E "resumed|budget" .gpu_prior/priors/all/train.log | tail -2
+  cp "$OUT/extend/priors.tar" "$OUT/all_prior.tar"; rm -rf "$OUT/extend"
+  prior=.gpu_prior/priors/all/prior_fp16.safetensors
+  OMP_NUM_THREADS=2 timeout $(( budget - SECONDS - 12 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
+      --dataset .gpu_prior/synthetic --out .enc_out2 --seconds $(( budget - SECONDS - 75 )) > "$OUT/encoder.log" 2>&1 &
+  enc=$!
+  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --subjects 10 --size 256 --sheet-subjects 3 --workers 10 \
+      --deadline $(( budget - SECONDS - 15 )) --prior shipped_long=$prior 2>&1 | grep -vE "^\{" | tail -2
+  wait $enc
+  tar cf "$OUT/encoder2.tar" -C .enc_out2 . 2>/dev/null
+  tail -c 3000 "$OUT/encoder.log" > "$OUT/encoder_tail.log"; rm -f "$OUT/encoder.log"
+  ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   wait $build; tail -1 "$OUT/gsplat_build.log"
   shift 2

@@ -17,7 +17,8 @@ FOLDER = Path(__file__).resolve().parent
 
 #: file name -> SHA-256 of the shipped bytes.
 SHA256: dict[str, str] = {
-    "gasp_prior_uv128_1k.safetensors": "2cf0645542b51d076e3faf4ccb5cd5526d80d5073f7e63ff73c921afd70dc567",
+    "gasp_prior_uv128_1k.safetensors": "921ad0c6605da8a56c88789f99efe09b83d2aba9249d82e7ce7929c638e0178c",
+    "encoder.safetensors": "77e2e5539e922993cf1aaf3aaf7ac41105134acc5f5118f2798df819aeebe5f2",
 }
 
 
