@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Tables 1-3 on one GPU machine (torch, no gsplat, no Dagster, no internet) in device calls of <= 10 minutes:
+#   bash benchmarks/gpu_tables.sh single_image,monocular 560 --commit <HASH>              # Table 1
+#   bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 560 --commit <HASH>   # Table 3 rows, Table 2
+# Carry: .whl (gsplat 1.5.3 + pytorch_msssim wheels) and .gpu_carry/p{1,10,100,1000}_prior.safetensors (the
+# prior-size rows, all at 4,791 training steps; p1000 = the shipped prior of commit 9304dad, before it was trained
+# on: `git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors`; a missing one is a 'not run' row). Extra arguments go to benchmarks/gpu_tables.py
+# (e.g. --skip-done .gpu_carry/rows_call1.jsonl, --subjects 5, --baseline-steps 3000, --workers 12).
+# Returns $OUT/tables_<groups>.tar (rows.jsonl: one row per fit; renders/: the test-camera renders of every fit and
+# each person's ground truth; the log) - split into 15 MiB parts when larger - and device.txt.
+# On the CPU afterwards: python3 benchmarks/tables_report.py --rows <files_at>/tables_*.tar --results results
+set -uo pipefail
+groups=${1:-single_image,monocular}
+budget=${2:-560}
+shift 2 || shift $#
+OUT=${OUT:-/tmp/gpu_tables_out}
+tag=${groups//,/+}
+run=/tmp/gpu_tables_run_$tag
+rm -rf "$run"; mkdir -p "$OUT" "$run"
+export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_DIR=$PWD/.gsplat_build \
+       NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+PY=${PYTHON:-python3}
+build=
+if command -v nvidia-smi > /dev/null; then  # the GPU machine: gsplat from the carried wheels, built beside the renders
+  [ -d /tmp/site/gsplat ] || $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+  $PY -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$run/gsplat_build.log" 2>&1 &
+  build=$!
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
+else  # a CPU smoke test (pass --device cpu and a tiny size)
+  export PYTHONPATH=$PWD
+  echo "no GPU" > "$run/gsplat_build.log"
+fi
+priors=()
+if [[ ",$groups," == *",prior_size,"* ]]; then
+  for n in 1 10 100 1000; do
+    f=.gpu_carry/p${n}_prior.safetensors
+    if [ -f "$f" ]; then priors+=(--prior "p$n=$f"); else echo "missing $f: prior size $n not run" | tee -a "$run/log.txt"; fi
+  done
+fi
+common=(--groups "$groups" --out "$run" --work /tmp/gpu_tables_people "${priors[@]}" "$@")
+# The people's renders (mesh rasteriser, no gsplat) while gsplat builds; then every fit under the deadline.
+$PY benchmarks/gpu_tables.py "${common[@]}" --prepare-only 2>&1 | tee -a "$run/log.txt" | tail -2
+[ -n "$build" ] && wait $build; tail -1 "$run/gsplat_build.log"
+$PY benchmarks/gpu_tables.py "${common[@]}" --deadline $(( budget - SECONDS - 25 )) 2>&1 \
+  | tee -a "$run/log.txt" | grep -vE "^\{" | tail -4
+grep -c '"fit_id"' "$run/rows.jsonl" 2>/dev/null
+tar cf "$OUT/tables_$tag.tar" -C "$run" .
+size=$(stat -c %s "$OUT/tables_$tag.tar")
+if [ "$size" -gt 15728640 ]; then split -b 15m "$OUT/tables_$tag.tar" "$OUT/tables_$tag.tar.part."; rm "$OUT/tables_$tag.tar"; fi
+ls -la "$OUT"
+echo "wall $SECONDS s"

@@ -1,0 +1,142 @@
+"""benchmarks/gpu_tables.py (the fit plan, the protocol rig) and benchmarks/tables_report.py (rows -> Tables 1-3)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gpu_tables = _load("gpu_tables")
+tables_report = _load("tables_report")
+
+
+def test_plan_is_person_by_person_with_every_row_and_refuses_unknown_groups():
+    from gasp_ops.errors import GaspInputError
+
+    tasks = gpu_tables.plan_fits(["single_image", "ablations", "prior_size"], [10, 11], {"p1": "a", "p10": "b"}, 3000)
+    assert [t["subject"] for t in tasks] == [10] * 10 + [11] * 10
+    ids = [t["fit_id"] for t in tasks[:10]]
+    assert ids[:3] == ["single_image/gasp/rp010", "single_image/gaussian_avatars/rp010",
+                       "single_image/flash_avatar/rp010"]
+    assert ids[3:8] == [f"ablations/{a}/rp010" for a in gpu_tables.ABLATION_ROWS]
+    assert ids[8:] == ["prior_size/prior_p1/rp010", "prior_size/prior_p10/rp010"]
+    by_id = {t["fit_id"]: t for t in tasks}
+    assert by_id["single_image/gaussian_avatars/rp010"]["steps"] == 3000
+    assert by_id["single_image/gasp/rp010"]["steps"] is None
+    assert by_id["ablations/no_prior/rp010"]["prior"] == ""
+    assert by_id["prior_size/prior_p10/rp011"]["prior"] == "p10"
+    assert all(t["setting"] == "monocular" for t in tasks if t["group"] != "single_image")
+    with pytest.raises(GaspInputError, match="unknown"):
+        gpu_tables.plan_fits(["table9"], [10], {}, 10)
+
+
+def test_rig_tests_on_the_four_cameras_farthest_from_the_frontal_one():
+    from gasp_ops.headmodel.procedural import ProceduralHead
+
+    serials, cams, frontal, test = gpu_tables.rig_cameras(32, ProceduralHead())
+    front = gpu_tables.frontalness(cams, serials, frontal)
+    assert len(serials) == 16 and frontal in serials and front[frontal] == pytest.approx(1.0)
+    assert len(test) == 4 and frontal not in test
+    rest = [s for s in serials if s not in test]
+    assert max(front[s] for s in test) < min(front[s] for s in rest)
+
+
+def _fake_run(folder: Path, psnr: dict, histories: dict) -> None:
+    """A gpu_tables.py output folder: rows.jsonl, render strips and each person's truth (8 px tiles)."""
+    from gasp_ops.io.images import save_png
+
+    renders = folder / "renders"
+    renders.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for (fit_id, method, setting, table, subject), value in psnr.items():
+        labels = [f"test/cam{k}/{k:05d}" for k in range(4)]
+        if not (renders / f"{subject}__truth.png").exists():
+            save_png(renders / f"{subject}__truth.png", rng.integers(0, 255, (8, 32, 4), dtype=np.uint8))
+            (renders / f"{subject}__truth.json").write_text(json.dumps({"labels": labels,
+                                                                        "frontalness": [0.5, 0.5, 0.6, 0.6]}))
+        render = f"renders/{fit_id.replace('/', '__')}.png"
+        save_png(folder / render, rng.integers(0, 255, (8, 32, 3), dtype=np.uint8))
+        metric_rows = [{"subject": subject, "setting": setting, "method": method, "camera": f"cam{k}", "frame": k,
+                        "metric": "psnr", "value": value + d, "backend": "masked_mse"}
+                       for k, d in enumerate((-1.0, 1.0, -0.5, 0.5))]
+        group, variant = fit_id.split("/")[:2]
+        rows.append({"fit_id": fit_id, "group": group, "table": table, "setting": setting, "variant": variant,
+                     "subject": subject, "method": method, "steps": "5/5/1", "resolution": 32,
+                     "prior": "shipped", "prior_sha256": "abc", "prior_subjects": 1000, "prior_steps": 7,
+                     "uv_resolution": 128, "gaussians": 9900, "fit_seconds": 1.0, "commit": "c0ffee",
+                     "device": "NVIDIA H200", "date": "2026-12-02T10:00Z", "torch": "2.11",
+                     "metric_rows": metric_rows, "history": histories.get(fit_id, {}), "render": render})
+    rows.append({"fit_id": "ablations/no_stage2/rp001", "group": "ablations", "table": "3", "setting": "monocular",
+                 "variant": "no_stage2", "subject": "rp001", "error": "RuntimeError('out of memory')"})
+    (folder / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_path):
+    G, GA, FA = "GASP (ours)", "gaussian_avatars-style (ours)", "flash_avatar-style (ours)"
+    psnr = {}
+    for s, off in (("rp001", 0.0), ("rp002", 2.0)):
+        for setting, gasp in (("single_image", 20.0), ("monocular", 21.0)):
+            psnr[(f"{setting}/gasp/{s}", G, setting, "1", s)] = gasp + off
+            psnr[(f"{setting}/gaussian_avatars/{s}", GA, setting, "1", s)] = 18.0 + off
+            psnr[(f"{setting}/flash_avatar/{s}", FA, setting, "1", s)] = 16.0 + off
+        for variant, v in (("no_prior", 15.0), ("no_stage3", 20.5), ("prior_p1", 17.0), ("prior_p10", 18.0),
+                           ("prior_p100", 19.0), ("prior_p1000", 20.0)):
+            group = "prior_size" if variant.startswith("prior_") else "ablations"
+            psnr[(f"{group}/{variant}/{s}", variant, "monocular", "3", s)] = v + off
+    flat = {"direct": {"step": list(range(10, 310, 10)), "total": [1.0 / (1 + k) if k < 10 else 0.09
+                                                                   for k in range(30)]}}
+    falling = {"direct": {"step": list(range(10, 310, 10)), "total": [1.0 - 0.03 * k for k in range(30)]}}
+    hist = {f"single_image/gaussian_avatars/{s}": flat for s in ("rp001", "rp002")}
+    hist.update({f"single_image/flash_avatar/{s}": falling for s in ("rp001", "rp002")})
+    src = tmp_path / "call1"
+    _fake_run(src, psnr, hist)
+    out = tmp_path / "results"
+    written = tables_report.build_report([src], out, id_sim=False, sheet_subjects=1)
+    for n in (1, 3):
+        for suffix in (".parquet", ".md", "_psnr.png", "_contact_sheet.png", "_rows.parquet"):
+            assert (out / f"table{n}{suffix}").is_file(), f"table{n}{suffix}"
+    assert not (out / "table2.parquet").exists()  # no multi-camera rows in this run
+    assert (out / "table1_loss_curves.png") in written.values()
+
+    t1 = pd.read_parquet(out / "table1.parquet")
+    mean = t1[(t1.subject == "mean") & (t1.setting == "single_image") & (t1.method == G)].iloc[0]
+    assert mean.psnr == pytest.approx(21.0) and mean.subjects == 2
+    per = t1[(t1.subject == "rp002") & (t1.setting == "single_image") & (t1.method == G)].iloc[0]
+    assert per.psnr == pytest.approx(22.0)
+    assert {"commit", "device", "date", "prior_sha256", "steps", "resolution"} <= set(t1.columns)
+    assert mean.commit == "c0ffee" and mean.device == "NVIDIA H200" and str(mean.resolution) == "32"
+    md = (out / "table1.md").read_text()
+    assert "single_image: GASP 21.00 dB vs best baseline 19.00 dB = +2.00 dB -> target >= +3.0 dB **missed**" in md
+    assert "monocular: GASP 22.00 dB vs best baseline 19.00 dB = +3.00 dB -> target >= +2.0 dB **met**" in md
+    assert "single_image / gaussian_avatars-style (ours) (5/5/1 steps): 0.0% (plateaued)" in md
+    assert "single_image / flash_avatar-style (ours)" in md and "**still falling**" in md
+    assert "## Per person" in md and "| rp002 | single_image | GASP (ours) | 22.00 |" in md
+
+    t3 = pd.read_parquet(out / "table3.parquet").set_index(["subject", "method"])
+    assert t3.loc[("mean", "full"), "psnr"] == pytest.approx(22.0)  # Full = Table 1's monocular GASP fit
+    assert t3.loc[("mean", "no_stage2"), "status"].startswith("not run")  # its only fit failed
+    assert t3.loc[("mean", "uv512"), "status"].startswith("not run")
+    assert t3.loc[("mean", "prior_p100"), "prior_subjects"] == "1000"
+    md3 = (out / "table3.md").read_text()
+    assert "Full > w/o prior: 22.00 vs 16.00 dB **met**" in md3
+    assert "prior size 1 < 10 < 100 < 1000 (same training steps): 18.00, 19.00, 20.00, 21.00 dB **met**" in md3
+    assert "failed: ablations/no_stage2/rp001" in md3
+    with pytest.raises(Exception, match="holds an input"):
+        tables_report.build_report([src], src, id_sim=False)
