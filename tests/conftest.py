@@ -13,6 +13,8 @@ from gasp_ops.headmodel.procedural import ProceduralHead
 #: the default for users (``PriorSource``), has its own tests (test_shipped_prior.py) and runs in the main job.
 os.environ.setdefault("GASP_PRIOR_SOURCE", "job")
 
+from main_job_fixture import main_job  # noqa: F401  (session: the one run of gasp_main, shared)
+
 #: Set to 1 to let the tests that make the README's pictures write them into docs/ (README, "Pictures in docs/").
 REFRESH_DOCS_ENV = "GASP_REFRESH_DOCS"
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -45,12 +45,8 @@ def test_unknown_preset_fails_with_a_clear_error():
         PipelinePreset(name="huge").get()
 
 
-def test_main_job_materialises_on_tiny(tmp_path):
-    job = defs.resolve_job_def(MAIN_JOB)
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        resources={"data_root": DataRoot(root=str(tmp_path))},
-    )
+def test_main_job_materialises_on_tiny(main_job):
+    result, tmp_path = main_job.result, main_job.root  # the session's one run of gasp_main (tests/main_job_fixture.py)
     assert result.success
     counts = pd.read_parquet(tmp_path / "tiny" / "head_model" / "uv_binding_counts.parquet")
     assert list(counts.uv_resolution) == [64, 128, 256, 512]
