@@ -34,8 +34,11 @@ Protocol (GASP §6, Appendix D/E, ``gasp_ops/capture/protocol.yaml``), on genera
   multi-camera, which trains on every camera like the paper).
 - 3DMM parameters: the generator's true ones (as the NeRSemble benchmark ships its tracking; no tracker error).
 - Scoring (``evaluation.avatar_eval.evaluate_avatar``): PSNR / SSIM on the head matte of every test frame, LPIPS /
-  FID as available (offline weights); ID-SIM is computed on the CPU by ``tables_report.py`` from the saved renders
-  (one frame per test camera, each with another expression: ``sheet`` frames) because the device has no dlib.
+  FID as available (offline weights). ID-SIM is computed on the CPU by ``tables_report.py`` (the device has no dlib)
+  from renders of the *frontal* camera at the unseen test expressions (``idsim`` frames, saved per fit): dlib's HOG
+  detector finds no face in the ground truth of the 45-60° test cameras (0 of 16 frames of rp010 at 256², measured)
+  and only some at 15-30°, so ID-SIM there would be all "unavailable". The saved renders of the test cameras (one
+  frame per camera, each another expression: ``sheet`` frames) make the contact sheets.
 - Methods: GASP (``default_fit_config('paper')``: 500/500/100, bf16 decoder), gaussian_avatars-style and
   flash_avatar-style with ``--baseline-steps`` (default 3,000; their loss curves come back in each row so the
   report can show whether they plateaued). Table 3 rows: the monocular GASP fit (Full = prior size 1,000 = UV 128:
@@ -137,9 +140,11 @@ def prepare_subject(index: int, size: int, train_frames: int, test_frames: int, 
     views = [(frontal, "train", f) for f in range(train_frames)]
     views += [(s, "train", f) for f in range(0, train_frames, multi_step) for s in serials if s != frontal]
     views += [(s, "test", f) for s in test for f in range(test_frames)]
+    views += [(frontal, "idsim", f) for f in range(test_frames)]
     train_e, train_p = sample_expressions(range(train_frames), 1000 + index, head)
     test_e, test_p = sample_expressions(range(100000, 100000 + test_frames), 1000 + index, head)
     pick = lambda kind, f: (train_e, train_p, f) if kind == "train" else (test_e, test_p, f)  # noqa: E731
+    # (kind "idsim": the frontal camera at the test expressions, for ID-SIM only; see the module docstring)
     expr = torch.stack([pick(k, f)[0][f] for _, k, f in views])
     pose = HeadPose(**{key: torch.stack([pick(k, f)[1].as_dict()[key][f] for _, k, f in views])
                        for key in train_p.as_dict()})
@@ -181,6 +186,7 @@ def load_subject(path: str):
     multi_frames = {f for k, c, f in parts if k == "train" and c != frontal}
     multi = [i for i, (k, c, f) in enumerate(parts) if k == "train" and f in multi_frames]
     test = [i for i, (k, _, _) in enumerate(parts) if k == "test"]
+    idsim = [i for i, (k, _, _) in enumerate(parts) if k == "idsim"]
     test_labels = [d["labels"][i] for i in test]
     frames = sorted({int(lbl.split("/")[2]) for lbl in test_labels})
     sheet = []
@@ -188,7 +194,8 @@ def load_subject(path: str):
         want = f"test/{cam}/{frames[j % len(frames)]:05d}"
         sheet.append(test_labels.index(want))
     return {"single_image": allin.subset(mono[:1]), "monocular": allin.subset(mono), "multi_camera": allin.subset(multi),
-            "test": allin.subset(test), "sheet": sheet, "frontalness": [d["frontalness"][i] for i in test]}
+            "test": allin.subset(test), "sheet": sheet, "frontalness": [d["frontalness"][i] for i in test],
+            "idsim": allin.subset(idsim)}
 
 
 def plan_fits(groups, subjects, priors: dict, baseline_steps: int) -> list[dict]:
@@ -270,7 +277,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     """Fit one task (``plan_fits``), score it on the subject's test frames, save its sheet renders; -> row."""
     import torch
 
-    from evaluation.avatar_eval import evaluate_avatar
+    from evaluation.avatar_eval import evaluate_avatar, render_inputs
     from gasp_ops.fitting import default_fit_config
     from gasp_ops.fitting.baselines import METHOD_LABELS, fit_method
     from gasp_ops.fitting.fit import fit_avatar
@@ -310,6 +317,8 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
                                   device=dev)
     render = f"renders/{task['fit_id'].replace('/', '__')}.png"
     _save_strip(Path(out) / render, torch.stack([preds[i] for i in subj["sheet"]]))
+    idsim = render_inputs(avatar, train.identity, head, subj["idsim"], device=dev)
+    _save_strip(Path(out) / render.replace(".png", "__idsim.png"), torch.stack(idsim))
     uses_prior = variant == "gasp" or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
     return {**task, "subject": subject_name(task["subject"]), "method": label, "steps": steps, "total_steps": total,
             "resolution": size, "train_frames": len(train), "eval_frames": len(test),
@@ -328,7 +337,10 @@ def _subject_truth(subject_path: str, out: Path, name: str) -> None:
     test = subj["test"]
     idx = subj["sheet"]
     _save_strip(out / f"renders/{name}__truth.png", test.images[idx], test.mattes[idx])
-    meta = {"labels": [test.labels[i] for i in idx], "frontalness": [subj["frontalness"][i] for i in idx]}
+    idsim = subj["idsim"]
+    _save_strip(out / f"renders/{name}__idsim_truth.png", idsim.images, idsim.mattes)
+    meta = {"labels": [test.labels[i] for i in idx], "frontalness": [subj["frontalness"][i] for i in idx],
+            "idsim_labels": list(idsim.labels)}
     (out / f"renders/{name}__truth.json").write_text(json.dumps(meta))
     single = subj["single_image"]
     _save_strip(out / f"renders/{name}__input.png", single.images, single.mattes)

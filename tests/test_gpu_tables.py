@@ -69,10 +69,13 @@ def _fake_run(folder: Path, psnr: dict, histories: dict) -> None:
         labels = [f"test/cam{k}/{k:05d}" for k in range(4)]
         if not (renders / f"{subject}__truth.png").exists():
             save_png(renders / f"{subject}__truth.png", rng.integers(0, 255, (8, 32, 4), dtype=np.uint8))
-            (renders / f"{subject}__truth.json").write_text(json.dumps({"labels": labels,
-                                                                        "frontalness": [0.5, 0.5, 0.6, 0.6]}))
+            save_png(renders / f"{subject}__idsim_truth.png", rng.integers(0, 255, (8, 16, 4), dtype=np.uint8))
+            (renders / f"{subject}__truth.json").write_text(json.dumps({
+                "labels": labels, "frontalness": [0.5, 0.5, 0.6, 0.6],
+                "idsim_labels": ["idsim/front/00000", "idsim/front/00001"]}))
         render = f"renders/{fit_id.replace('/', '__')}.png"
         save_png(folder / render, rng.integers(0, 255, (8, 32, 3), dtype=np.uint8))
+        save_png(folder / render.replace(".png", "__idsim.png"), rng.integers(0, 255, (8, 16, 3), dtype=np.uint8))
         metric_rows = [{"subject": subject, "setting": setting, "method": method, "camera": f"cam{k}", "frame": k,
                         "metric": "psnr", "value": value + d, "backend": "masked_mse"}
                        for k, d in enumerate((-1.0, 1.0, -0.5, 0.5))]
@@ -128,6 +131,9 @@ def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_
     assert "single_image / gaussian_avatars-style (ours) (5/5/1 steps): 0.0% (plateaued)" in md
     assert "single_image / flash_avatar-style (ours)" in md and "**still falling**" in md
     assert "## Per person" in md and "| rp002 | single_image | GASP (ours) | 22.00 |" in md
+
+    idr = pd.read_parquet(out / "table1_rows.parquet").query("metric == 'id_sim'")
+    assert len(idr) == 2 * 12 and idr.backend.str.startswith("unavailable").all()  # 2 ID-SIM frames per fit
 
     t3 = pd.read_parquet(out / "table3.parquet").set_index(["subject", "method"])
     assert t3.loc[("mean", "full"), "psnr"] == pytest.approx(22.0)  # Full = Table 1's monocular GASP fit
