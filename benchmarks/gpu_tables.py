@@ -1,25 +1,34 @@
 """The paper's Tables 1-3 on one GPU with the shipped prior (issue 15): held-out ``real_proxy`` people, the paper's
 protocol, one JSON row per fit (written as each fit finishes, so a run cut by its deadline keeps what finished).
 
-Next session (one H200, the device's 10-minute calls; ``benchmarks/gpu_tables.sh`` wraps the gsplat set-up, the
-subject renders, the deadline and the tar of the outputs), two calls, carry
-``[".whl", ".gpu_carry/p1_prior.safetensors", ".gpu_carry/p10_prior.safetensors", ".gpu_carry/p100_prior.safetensors"]``
-(the 1 / 10 / 100-identity priors of ``gpu_shipped_prior.sh models``, 4,791 steps each)::
+Next session (one H200; ``benchmarks/gpu_tables.sh`` wraps the wheels, gsplat's JIT build beside the people's
+renders, the deadline and the tar of the outputs). Before the calls, on this machine, put the 1,000-identity prior at
+the same 4,791 steps as the 1 / 10 / 100-identity ones beside them (the shipped file of commit 9304dad)::
 
-    bash benchmarks/gpu_tables.sh single_image,monocular 560 --commit <HASH>              # call 1: Table 1
-    bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 560 --commit <HASH>   # call 2: Tables 3, 2
+    git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors > .gpu_carry/p1000_prior.safetensors
 
-then on the CPU (ID-SIM from the returned renders with dlib; tables, charts, contact sheets, loss curves)::
+Two device calls, each with carry ``[".whl", ".gpu_carry/p1_prior.safetensors", ".gpu_carry/p10_prior.safetensors",
+".gpu_carry/p100_prior.safetensors", ".gpu_carry/p1000_prior.safetensors"]`` (about 17.5 MB) and timeout_s 600::
 
-    python3 benchmarks/tables_report.py --rows <files_at>/tables_*.tar ... --results results
+    bash benchmarks/gpu_tables.sh single_image,monocular 560 --commit <HASH>             # call 1: Table 1
+    bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 560 --commit <HASH>  # call 2: Tables 3, 2
 
-Expected device time: ~9.5 min per call (about 60-70 s to start: wheels, gsplat's JIT build beside the subject
-renders; then ~470 s of fits under a deadline), ~19-20 min for both. Estimate from the measured held-out fits
-(``gpu_heldout_fits.py``: a 500/500/100 fit at 256² with 9,900 Gaussians takes ~23 s alone, ~70 s each with 12
-concurrent processes, ≈ 0.17 fits/s): call 1 = 10 GASP fits + 20 baseline fits at 3,000 steps (~2.7x a GASP fit)
-≈ 64 GASP-fit units ≈ 380 s; call 2 = 5 ablation rows + 3 prior sizes (~37 units) + Table 2 (5 + 10 x 2.7 units,
-4x the frames per step) ≈ 420 s. Fits are ordered subject by subject, so a cut run loses whole people last.
-A later call can retry what a cut call left: ``--skip-done`` with the earlier ``rows.jsonl`` (carry it).
+(<HASH>: the commit being measured; the device copy has no .git.) Each returns ``tables_<groups>.tar`` (split into
+``.tar.part.*`` of 15 MiB when larger) and ``device.txt``. If a call was cut by its deadline, a third call with the
+same groups and ``--skip-done .gpu_carry/rows_call1.jsonl`` (the ``rows.jsonl`` of the cut call's tar, carried)
+fits only what is missing. Then on the CPU (ID-SIM with dlib; tables, charts, contact sheets, loss curves)::
+
+    python3 benchmarks/tables_report.py --rows <files_at of call 1>/tables_single_image+monocular.tar \\
+        --rows <files_at of call 2>/tables_ablations+prior_size+multi_camera.tar --results results
+
+Expected device time: ~9.5 min per call, ~19-20 min for both (~60-70 s to start: wheel install, gsplat's 55 s JIT
+build beside the renders of the 5 people; then fits under a deadline of 560 s minus the start). Estimate from the
+measured held-out fits (``gpu_heldout_fits.py``: a 500/500/100 fit at 256² with 9,900 Gaussians takes ~23 s alone,
+~70 s each with 12 concurrent processes, ≈ 0.17 fits/s): call 1 = 10 GASP fits + 20 baseline fits at 3,000 steps
+(~2.7 GASP-fit units each) ≈ 64 units ≈ 380 s; call 2 = 5 ablation rows (~4 units a person) + 4 prior sizes
+(4 units) + Table 2 (1 + 2 x 2.7 units a person, 64 training frames) ≈ 72 units ≈ 420 s. Unmeasured: the
+baselines' and multi-camera fits' per-step cost on the GPU (batch 4, densification up to 4x the Gaussians) - the
+deadline keeps whatever finished, and fits run person by person, so a cut call loses its last people first.
 
 Protocol (GASP §6, Appendix D/E, ``gasp_ops/capture/protocol.yaml``), on generated people instead of NeRSemble:
 - People: ``real_proxy`` identities ``--first-subject`` .. +``--subjects`` (default 10-14: not the embedded
@@ -44,11 +53,12 @@ Protocol (GASP §6, Appendix D/E, ``gasp_ops/capture/protocol.yaml``), on genera
   report can show whether they plateaued). Table 3 rows: the monocular GASP fit (Full = prior size 1,000 = UV 128:
   the shipped prior), the ablations of ``gasp_ops.fitting.ABLATIONS`` and one fit per ``--prior NAME=PATH``.
 
-Smoke test on the CPU (tiny, ~2-3 min; outputs under /tmp only)::
+Smoke test on the CPU (every group, 1 person at 32 px, 1-2 steps; 18 fits in ~4 min on 2 shared cores; /tmp only)::
 
-    python3 benchmarks/gpu_tables.py --device cpu --size 48 --subjects 1 --workers 1 --train-frames 2 \\
-        --test-frames 1 --multi-step 2 --steps 2,2,2 --baseline-steps 4 --out /tmp/gt_smoke --work /tmp/gt_smoke_work \\
-        --groups single_image,monocular,multi_camera,ablations,prior_size --prior p1=.gpu_carry/p1_prior.safetensors
+    OUT=/tmp/gt_sh_out PYTHON=/work/venv/bin/python bash benchmarks/gpu_tables.sh \\
+        single_image,monocular,multi_camera,ablations,prior_size 400 --device cpu --size 32 --subjects 1 --workers 1 \\
+        --train-frames 2 --test-frames 1 --multi-step 2 --steps 1,1,1 --baseline-steps 2 --commit smoke
+    python3 benchmarks/tables_report.py --rows /tmp/gt_sh_out/tables_*.tar --results /tmp/gt_results
 """
 
 from __future__ import annotations
@@ -84,8 +94,6 @@ def rig_cameras(size: int, head):
     """(serials [16], Cameras [16] at ``size``², frontal serial, test serials [4]) of ``RIG``; the frontal camera
     (azimuth 0, elevation 0) is named by the protocol's frontal serial, the test cameras come from
     ``gasp_ops.capture.protocol.evaluation_cameras``."""
-    import numpy as np
-
     from gasp_ops.capture.calibration import Calibration
     from gasp_ops.capture.protocol import evaluation_cameras, load_protocol
     from gasp_ops.synthetic.cameras import fixed_cameras
@@ -96,15 +104,14 @@ def rig_cameras(size: int, head):
     cams = fixed_cameras([rig[s][0] for s in serials], [rig[s][1] for s in serials], size, head=head)
     calib = Calibration(Path("<synthetic rig>"), {s: cams.world_to_cam[i].double().numpy() for i, s in enumerate(serials)},
                         {s: cams.K[i].double().numpy() for i, s in enumerate(serials)}, (size, size))
-    test = evaluation_cameras(0, calib)
-    assert all(np.isfinite(calib.world_to_cam[s]).all() for s in test)
-    return serials, cams, frontal, test
+    return serials, cams, frontal, evaluation_cameras(0, calib)
 
 
 def frontalness(cams, serials, frontal: str) -> dict[str, float]:
     """Cosine of each camera's viewing direction with the frontal camera's (1 = frontal)."""
-    from gasp_ops.capture.calibration import angle_between_cameras
     import math
+
+    from gasp_ops.capture.calibration import angle_between_cameras
 
     i0 = serials.index(frontal)
     w = cams.world_to_cam.double().numpy()
@@ -143,7 +150,7 @@ def prepare_subject(index: int, size: int, train_frames: int, test_frames: int, 
     views += [(frontal, "idsim", f) for f in range(test_frames)]
     train_e, train_p = sample_expressions(range(train_frames), 1000 + index, head)
     test_e, test_p = sample_expressions(range(100000, 100000 + test_frames), 1000 + index, head)
-    pick = lambda kind, f: (train_e, train_p, f) if kind == "train" else (test_e, test_p, f)  # noqa: E731
+    pick = lambda kind, f: (train_e, train_p, f) if kind == "train" else (test_e, test_p, f)
     # (kind "idsim": the frontal camera at the test expressions, for ID-SIM only; see the module docstring)
     expr = torch.stack([pick(k, f)[0][f] for _, k, f in views])
     pose = HeadPose(**{key: torch.stack([pick(k, f)[1].as_dict()[key][f] for _, k, f in views])
@@ -351,7 +358,7 @@ def provenance(device: str, commit: str) -> dict:
 
     if not commit:
         try:
-            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True,
                                     cwd=Path(__file__).resolve().parents[1], timeout=10).stdout.strip()
         except OSError:
             commit = ""

@@ -42,7 +42,8 @@ common=(--groups "$groups" --out "$run" --work /tmp/gpu_tables_people "${priors[
 # The people's renders (mesh rasteriser, no gsplat) while gsplat builds; then every fit under the deadline.
 $PY benchmarks/gpu_tables.py "${common[@]}" --prepare-only 2>&1 | tee -a "$run/log.txt" | tail -2
 [ -n "$build" ] && wait $build; tail -1 "$run/gsplat_build.log"
-$PY benchmarks/gpu_tables.py "${common[@]}" --deadline $(( budget - SECONDS - 25 )) 2>&1 \
+# (timeout: a backstop should the pool not exit after its deadline; rows are flushed fit by fit)
+timeout -k 5 $(( budget - SECONDS - 10 )) $PY benchmarks/gpu_tables.py "${common[@]}" --deadline $(( budget - SECONDS - 25 )) 2>&1 \
   | tee -a "$run/log.txt" | grep -vE "^\{" | tail -4
 grep -c '"fit_id"' "$run/rows.jsonl" 2>/dev/null
 tar cf "$OUT/tables_$tag.tar" -C "$run" .

@@ -21,6 +21,7 @@ at the 45-60° test cameras); PSNR / SSIM / LPIPS / FID cover every test-camera 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tarfile
@@ -33,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluation.metrics import METRICS, ROW_COLUMNS  # noqa: E402
+from evaluation.metrics import ROW_COLUMNS
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
 SETTINGS_OF = {"1": ("monocular", "single_image"), "2": ("multi_camera",)}
@@ -78,8 +79,7 @@ def _sources(paths, tmp: Path) -> list[Path]:
         if f[0] == "parts":
             joined = tmp / f"src{i}.tar"
             with open(joined, "wb") as w:
-                for piece in sorted(parts[f[1]], key=lambda q: q.name):
-                    w.write(piece.read_bytes())
+                w.writelines(piece.read_bytes() for piece in sorted(parts[f[1]], key=lambda q: q.name))
             f = ("tar", joined)
         with tarfile.open(f[1]) as t:
             t.extractall(dest, filter="data")
@@ -182,7 +182,7 @@ def _provenance(fits: pd.DataFrame) -> dict:
             "date": (dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]}..{dates[-1]}") if dates else "",
             "prior_sha256": join("prior_sha256") or "none", "steps": join("steps"), "resolution": join("resolution"),
             "fit_seconds_mean": float(pd.to_numeric(fits["fit_seconds"]).mean()) if len(fits) else float("nan"),
-            "fits": int(len(fits))}
+            "fits": len(fits)}
 
 
 def _info(fits: pd.DataFrame) -> dict:
@@ -305,8 +305,8 @@ def targets_comparison(df: pd.DataFrame) -> list[str]:
         gasp = _psnr(df, setting=setting, method="GASP (ours)")
         base = [_psnr(df, setting=setting, method=m) for m in df[(df.setting == setting)].method.unique()
                 if m != "GASP (ours)"]
-        base = [b for b in base if b == b]
-        if gasp != gasp or not base:
+        base = [b for b in base if not np.isnan(b)]
+        if np.isnan(gasp) or not base:
             lines.append(f"- {setting}: not assessable (missing GASP or baseline rows)")
             continue
         d = gasp - max(base)
@@ -321,7 +321,7 @@ def targets_table3(df: pd.DataFrame) -> list[str]:
     lines = []
 
     def check(text, a, b):
-        if a != a or b != b:
+        if np.isnan(a) or np.isnan(b):
             lines.append(f"- {text}: not assessable (a row was not run)")
         else:
             lines.append(f"- {text}: {a:.2f} vs {b:.2f} dB **{'met' if a > b else 'missed'}**")
@@ -331,10 +331,10 @@ def targets_table3(df: pd.DataFrame) -> list[str]:
     for last, text in (("prior_p1000", "same training steps"), ("full", "1000 = the shipped prior, Full")):
         sizes = [p.get(k, np.nan) for k in ("prior_p1", "prior_p10", "prior_p100", last)]
         head = f"- prior size 1 < 10 < 100 < 1000 ({text})"
-        if any(s != s for s in sizes):
+        if any(np.isnan(s) for s in sizes):
             lines.append(f"{head}: not assessable (a row was not run)")
         else:
-            ok = all(a < b for a, b in zip(sizes, sizes[1:]))
+            ok = all(a < b for a, b in itertools.pairwise(sizes))
             lines.append(f"{head}: " + ", ".join(f"{s:.2f}" for s in sizes) + f" dB **{'met' if ok else 'missed'}**")
     return lines
 
@@ -342,8 +342,8 @@ def targets_table3(df: pd.DataFrame) -> list[str]:
 def provenance_lines(fits: pd.DataFrame) -> list[str]:
     p = _provenance(fits)
     return [f"- commit `{p['commit']}`, device {p['device']}, date {p['date']}, resolution {p['resolution']}²,",
-            f"  prior SHA-256 {p['prior_sha256']}; fits {p['fits']}; torch "
-            f"{'; '.join(sorted(map(str, fits['torch'].dropna().unique()))) if 'torch' in fits else ''}."]
+            (f"  prior SHA-256 {p['prior_sha256']}; fits {p['fits']}; torch "
+            f"{'; '.join(sorted(map(str, fits['torch'].dropna().unique()))) if 'torch' in fits else ''}.")]
 
 
 def per_subject_markdown(df: pd.DataFrame, label_cols: list[str]) -> str:
@@ -367,7 +367,8 @@ def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str,
     people = sorted(ok.subject.unique())[:sheet_subjects]
     for group, setting in groups:
         for s in people:
-            g = ok[(ok.subject == s) & ok.fit_id.map(lambda f: any(f.startswith(x + "/") for x in group.split("|")))]
+            prefixes = tuple(x + "/" for x in group.split("|"))
+            g = ok[(ok.subject == s) & ok.fit_id.str.startswith(prefixes)]
             if g.empty or s not in render_dirs:
                 continue
             t = truth_frames(render_dirs, s)
@@ -454,22 +455,22 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         failed = fits[fits.error.notna()]
         fail_lines = [f"- failed: {r.fit_id}: {str(r.error)[:160]}" for r in failed.itertuples(index=False)]
         ok = fits[fits.error.isna()]
-        protocol = ["", "Protocol: generated `real_proxy` people (never in the prior's data), a 16-camera arc; training "
+        protocol = ["", ("Protocol: generated `real_proxy` people (never in the prior's data), a 16-camera arc; training "
                     "frames from the frontal camera (multi-camera: every camera); scored on the 4 cameras at the "
                     "largest angle to it and expressions not seen in training (benchmarks/gpu_tables.py). PSNR / "
                     "SSIM over every test frame on the head matte; ID-SIM (dlib) on the frontal camera at the unseen test "
                     "expressions, because dlib's detector finds no face in the 45-60° test cameras' ground truth; "
-                    "'frames' counts both."]
+                    "'frames' counts both.")]
         for number in ("1", "2"):
             df = comparison_tables(rows, fits, number)
             if df.empty:
                 continue
-            lines = ["", "Targets:", *targets_comparison(df), "", "Baselines' training loss, drop over the last "
-                     f"20% of the steps (plateau when < {PLATEAU_DROP:.0%}; curves: table{number}_loss_curves.png):"]
+            lines = ["", "Targets:", *targets_comparison(df), "", ("Baselines' training loss, drop over the last "
+                     f"20% of the steps (plateau when < {PLATEAU_DROP:.0%}; curves: table{number}_loss_curves.png):")]
             for rec in df[(df.subject == "mean") & (df.method != "GASP (ours)")].itertuples(index=False):
                 d = rec.loss_drop_last20
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
-                             f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if d == d else
+                             f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else
                              f"- {rec.setting} / {rec.method}: no loss history")
             lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]), *protocol,
                       *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in SETTINGS_OF[number]]]
