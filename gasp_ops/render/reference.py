@@ -56,6 +56,7 @@ gradient relative error <= 1.3e-4.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import torch
@@ -248,8 +249,13 @@ def rasterize(
     tile_size: int = TILE_SIZE,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     seg_len: int = DEFAULT_SEG_LEN,
+    compositor: str = "auto",
 ):
     """Composite projected Gaussians into I images.
+
+    compositor: "auto" (the numba kernels of ``gasp_ops.render.numba_composite`` on the CPU when numba imports and
+    ``GASP_NO_NUMBA`` is unset, else torch), "torch" (the vectorised torch path below, any device) or "numba".
+    Both give the same images and gradients up to float round-off.
 
     Returns (rgb [I, H, W, 3], alpha [I, H, W, 1], depth [I, H, W, 1] expected z). ``background`` None or [3]
     (or [I, 3]). ``max_elements`` bounds the pixel x Gaussian entries handled at once and ``seg_len`` the list
@@ -262,10 +268,17 @@ def rasterize(
     P = tile_size * tile_size
     n_tiles = I * tiles_x * tiles_y
 
-    # Feature table [I*N + 1, 10]; the last row is a dummy (opacity 0) used for padding.
     feat = torch.cat(
         [proj.means2d, proj.conics, proj.opacities[..., None], proj.colors, proj.depths[..., None]], dim=-1
     ).reshape(I * N, 10)
+    kernel = numba_compositor() if compositor != "torch" and device.type == "cpu" else None
+    if compositor == "numba" and kernel is None:
+        raise RuntimeError("compositor='numba' needs numba and CPU tensors (and GASP_NO_NUMBA unset)")
+    if kernel is not None:
+        img = kernel.composite(feat, tile_gauss, tile_start, tile_count, I, tiles_x, tiles_y, tile_size, width,
+                               height)
+        return _finish(img, background, dtype)
+    # Feature table [I*N + 1, 10]; the last row is a dummy (opacity 0) used for padding.
     feat = torch.cat([feat, torch.zeros_like(feat[:1])], dim=0)
     dummy = I * N
 
@@ -326,12 +339,35 @@ def rasterize(
         .permute(0, 1, 3, 2, 4, 5)
         .reshape(I, tiles_y * tile_size, tiles_x * tile_size, 5)[:, :height, :width]
     )
+    return _finish(img, background, dtype)
+
+
+def _finish(img: torch.Tensor, background, dtype):
+    """[I, H, W, 5] (Σ w rgb, Σ w z, alpha) -> (rgb over the background, alpha, expected depth)."""
     rgb, depth_acc, alpha = img[..., 0:3], img[..., 3:4], img[..., 4:5]
     if background is not None:
         bg = background.to(dtype).reshape(-1, 1, 1, 3) if background.ndim == 2 else background.to(dtype)
         rgb = rgb + (1.0 - alpha) * bg
     depth = depth_acc / alpha.clamp_min(1e-10)
     return rgb, alpha, depth
+
+
+_NUMBA_COMPOSITE = None  # the numba_composite module, False when unavailable, None before the first look
+
+
+def numba_compositor():
+    """``gasp_ops.render.numba_composite``, or None when numba is missing or ``GASP_NO_NUMBA=1`` (torch path)."""
+    global _NUMBA_COMPOSITE
+    if os.environ.get("GASP_NO_NUMBA", "") not in ("", "0"):
+        return None
+    if _NUMBA_COMPOSITE is None:
+        try:
+            from gasp_ops.render import numba_composite
+
+            _NUMBA_COMPOSITE = numba_composite
+        except ImportError:
+            _NUMBA_COMPOSITE = False
+    return _NUMBA_COMPOSITE or None
 
 
 def render_reference(
@@ -350,6 +386,7 @@ def render_reference(
     *,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     seg_len: int = DEFAULT_SEG_LEN,
+    compositor: str = "auto",
 ):
     """Project + rasterise. Gaussian fields [G, N, ...] with G = 1 or I; cameras [I, ...].
 
@@ -360,4 +397,5 @@ def render_reference(
     proj = project(
         means, quats, scales, opacities, colors, world_to_cam.to(dtype), K.to(dtype), width, height, near, far
     )
-    return rasterize(proj, width, height, background, max_elements=max_elements, seg_len=seg_len)
+    return rasterize(proj, width, height, background, max_elements=max_elements, seg_len=seg_len,
+                     compositor=compositor)
