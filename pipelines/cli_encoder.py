@@ -26,11 +26,27 @@ def add_mode_args(p: argparse.ArgumentParser) -> None:
     """--mode / --encoder / --encoder-sha256 of ``gasp enroll``."""
     from gasp_ops.encoder.modes import MODES
 
-    p.add_argument("--mode", choices=MODES, help="instant: encoder only (no optimisation); fast: encoder + a quarter "
-                   "of the fit's steps; full: encoder + the full fit. Default: the paper's fit from the mean code")
+    p.add_argument("--mode", choices=(*MODES, "mean"), help="instant: encoder only (no optimisation); fast: encoder + "
+                   "a quarter of the fit's steps; full: encoder + the full fit; mean: the paper's fit from the mean "
+                   "code. Default: full with the shipped prior (its encoder ships beside it), else mean")
     p.add_argument("--encoder", help="encoder file (default: $GASP_DATA_ROOT/<preset>/encoder/encoder.safetensors, "
                    "else the shipped gasp_models/encoder.safetensors)")
     p.add_argument("--encoder-sha256", help="expected SHA-256 of the encoder file (e.g. from its model card)")
+
+
+def default_mode(args, prior_path) -> str | None:
+    """The enrolment mode for ``args.mode`` (None = the paper's mean-code fit): unset means ``full`` (encoder
+    init, then the fit) when the prior is the shipped one, whose encoder ships beside it; ``mean`` means None.
+    Measured on the astronaut (docs/benchmarks.md#cpu-enrolment): the encoder's code gives her short hair from
+    the side and back, the mean code a long-haired head."""
+    if args.mode == "mean":
+        return None
+    if args.mode is None and prior_path is not None and getattr(args, "ablation", "full") != "no_prior":
+        from gasp_ops.encoder.checkpoint import SHIPPED_PATH
+
+        if Path(prior_path).resolve().parent == SHIPPED_PATH.parent and SHIPPED_PATH.is_file():
+            return "full"
+    return args.mode
 
 
 def load_mode_encoder(args, device, prior_path=None):
