@@ -43,6 +43,13 @@ ALPHA_MAX = 0.999
 T_MIN = 1e-4
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tile_origin(t, per_image, tiles_x, tile_size):  # pragma: no cover - compiled
+    """Tile id t (= i*T + ty*tiles_x + tx) -> (image i, first pixel column, first pixel row)."""
+    local = t % per_image
+    return t // per_image, (local % tiles_x) * tile_size, (local // tiles_x) * tile_size
+
+
 @numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def _forward(feat, tile_gauss, tile_start, tile_count, tiles_x, tiles_y, tile_size, width, height,
              out, t_final, n_visit):  # pragma: no cover - compiled
@@ -53,10 +60,7 @@ def _forward(feat, tile_gauss, tile_start, tile_count, tiles_x, tiles_y, tile_si
         if cnt == 0:
             continue
         start = tile_start[t]
-        img = t // per_image
-        local = t % per_image
-        x0 = (local % tiles_x) * tile_size
-        y0 = (local // tiles_x) * tile_size
+        img, x0, y0 = _tile_origin(t, per_image, tiles_x, tile_size)
         for py in range(y0, min(y0 + tile_size, height)):
             fy = py + 0.5
             for px in range(x0, min(x0 + tile_size, width)):
@@ -105,10 +109,7 @@ def _backward(feat, tile_gauss, tile_start, tile_count, tiles_x, tiles_y, tile_s
         if tile_count[t] == 0:
             continue
         start = tile_start[t]
-        img = t // per_image
-        local = t % per_image
-        x0 = (local % tiles_x) * tile_size
-        y0 = (local // tiles_x) * tile_size
+        img, x0, y0 = _tile_origin(t, per_image, tiles_x, tile_size)
         for py in range(y0, min(y0 + tile_size, height)):
             fy = py + 0.5
             for px in range(x0, min(x0 + tile_size, width)):
