@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -169,32 +169,15 @@ def main() -> None:
     tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i < args.sheet_subjects))
              for d, i in people for name, path in priors]
     # Each worker takes one person's fits in turn so its subject cache is reused.
-    from concurrent.futures import TimeoutError as FutureTimeout
+    from benchmarks.fit_pool import collect_rows
 
     pool = ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init,
                                initargs=(args.device, args.gsplat_so))
     futures = {pool.submit(fit_one, *t): t for t in tasks}
-    finished = 0
-    with open(rows_path, "a") as f:
-        try:
-            for fut in as_completed(futures, timeout=max(1.0, args.deadline)):
-                try:
-                    row = fut.result()
-                except Exception as exc:  # noqa: BLE001 - one failed fit must not lose the others
-                    t = futures[fut]
-                    row = {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]}
-                finished += 1
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-                print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()
-                       if k not in ("sheet", "sheet_truth", "input_image", "psnr_per_view")}, flush=True)
-        except FutureTimeout:
-            print(f"deadline: {len(tasks) - finished} fits not finished", flush=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.kill()
-    # All done: wait for the workers to exit (they hold GPU memory); after a deadline they were killed above.
-    pool.shutdown(wait=finished == len(tasks), cancel_futures=True)
-    print(f"fits: {finished}/{len(tasks)} in {time.perf_counter() - t0:.1f} s", flush=True)
+    collect_rows(pool, futures, args.deadline, rows_path,
+                 lambda t, exc: {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]},
+                 lambda row: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()
+                              if k not in ("sheet", "sheet_truth", "input_image", "psnr_per_view")}, t0)
 
 
 if __name__ == "__main__":

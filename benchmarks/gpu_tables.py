@@ -70,7 +70,7 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -432,33 +432,17 @@ def main(argv=None) -> None:
     pool = ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init,
                                initargs=(args.device, priors, args.gsplat_so))
     futures = {pool.submit(fit_one, t, paths[t["subject"]], args.size, fit_steps, str(out), prov): t for t in tasks}
-    finished = 0
-    from concurrent.futures import TimeoutError as FutureTimeout
+    from benchmarks.fit_pool import collect_rows
 
-    with open(out / "rows.jsonl", "a") as f:
-        try:
-            for fut in as_completed(futures, timeout=max(1.0, args.deadline - (time.perf_counter() - t0))):
-                t = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # noqa: BLE001 - one failed fit must not lose the others
-                    row = {**t, "subject": subject_name(t["subject"]), "error": repr(exc)[:400]}
-                finished += 1
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-                brief = {k: row.get(k) for k in ("fit_id", "steps", "fit_seconds", "error") if k in row}
-                psnr = [r["value"] for r in row.get("metric_rows", []) if r["metric"] == "psnr"]
-                if psnr:
-                    brief["psnr"] = round(sum(psnr) / len(psnr), 2)
-                print(brief, flush=True)
-        except FutureTimeout:
-            missing = [t["fit_id"] for fut, t in futures.items() if not fut.done()]
-            print(f"deadline: {len(missing)} fits not finished: {missing}", flush=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.kill()
-    pool.shutdown(wait=finished == len(tasks), cancel_futures=True)
-    print(f"fits: {finished}/{len(tasks)} in {time.perf_counter() - t0:.1f} s", flush=True)
+    def brief(row: dict) -> dict:
+        out = {k: row.get(k) for k in ("fit_id", "steps", "fit_seconds", "error") if k in row}
+        psnr = [r["value"] for r in row.get("metric_rows", []) if r["metric"] == "psnr"]
+        if psnr:
+            out["psnr"] = round(sum(psnr) / len(psnr), 2)
+        return out
 
+    collect_rows(pool, futures, args.deadline - (time.perf_counter() - t0), out / "rows.jsonl",
+                 lambda t, exc: {**t, "subject": subject_name(t["subject"]), "error": repr(exc)[:400]}, brief, t0)
 
 if __name__ == "__main__":
     main()
