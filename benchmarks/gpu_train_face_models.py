@@ -15,7 +15,17 @@
    clutter and grey, 256 px) -> matte IoU and landmark px, the same measures as for dlib/GrabCut/MediaPipe.
 
 Meant to fit one 10-minute device call by default (400 identities x 8 views; training stops at ``--budget-s``); the
-rendered pool is cached in --out, so a second call with the same arguments skips the rendering.
+rendered pool is cached in --out, so a second call with the same arguments skips the rendering. The pool is rendered
+by ``--workers`` spawned processes (``gasp_ops.capture.face_pool``: one identity per task, one torch thread and
+one head model per worker, results in identity order: byte-identical to ``--workers 1``, the in-process path).
+Measured in one process on the H200 host: 300 x 8 = 2,400 images at 256 px in 328 s (7.3 images/s), which used up
+the whole device call. The parallel rate on that host is unmeasured; the next device call should be
+
+    timeout 590 python3 benchmarks/gpu_train_face_models.py --out $OUT --workers 14 --identities 300 --views 8 \
+        --budget-s 300
+
+and read the "rendered ... in ... s (14 workers)" line (workers build their appearance assets on one CPU core
+each and share the GPU rasteriser, so expect less than 14x).
 Writes to --out: face_net.safetensors (weights + training record), metrics.json, MODEL_CARD.md. Copy the weights
 to gasp_models/face_net.safetensors to make ``--landmarks face_net`` / ``--matting face_net`` available.
 """
@@ -37,16 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def render_pool(head, identities: int, views: int, size: int, seed: int, first: int, device) -> dict:
-    from gasp_ops.capture.synthetic_faces import render_face_photos
-
-    parts = []
-    for bg, (start, n) in (("clutter", (first, (identities + 1) // 2)), ("grey", (first + 10**5, identities // 2))):
-        if n:
-            parts.append(render_face_photos(head, n, size, seed=seed, first_index=start, background=bg,
-                                            azimuth_deg=35.0, views=views, device=device))
-    return {"rgb": np.concatenate([p.rgb for p in parts]), "alpha": np.concatenate([p.alpha for p in parts]),
-            "lm": np.concatenate([p.landmarks for p in parts])}
+from gasp_ops.capture.face_pool import default_workers, render_pool
 
 
 def augment(x: torch.Tensor, a: torch.Tensor, lm: torch.Tensor, g: torch.Generator):
@@ -122,6 +123,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--eval", type=int, default=40, help="held-out images per background")
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=default_workers(), help="processes rendering the training pool "
+                    "(default: host cores - 1, at most 16; 1 = in this process); the pool is identical either way")
     args = ap.parse_args(argv)
     from gasp_ops.capture.face_net import FaceNet, save_face_net
     from gasp_ops.headmodel.procedural import ProceduralHead
@@ -138,10 +141,10 @@ def main(argv=None) -> int:
         with np.load(cache) as d:
             pool = {k: d[k] for k in d.files}
     else:
-        pool = render_pool(head, args.identities, args.views, args.size, args.seed, 20000, device)
+        pool = render_pool(head, args.identities, args.views, args.size, args.seed, 20000, device, args.workers)
         np.savez(cache, **pool)
     n = len(pool["rgb"])
-    print(f"rendered {n} training images in {time.time() - t0:.0f} s", flush=True)
+    print(f"rendered {n} training images in {time.time() - t0:.0f} s ({args.workers} workers)", flush=True)
     X = torch.from_numpy(pool["rgb"]).permute(0, 3, 1, 2).contiguous()  # uint8 on the host
     A = torch.from_numpy(pool["alpha"])[:, None]
     L = torch.from_numpy(pool["lm"]).float()

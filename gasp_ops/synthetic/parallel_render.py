@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -42,6 +43,31 @@ def _init_worker(head_kind: str, device: str, threads: int) -> None:
     cv2.setNumThreads(threads)
     _WORKER["device"] = device
     _WORKER["head"] = build_head_model(head_kind).to(device)
+
+
+def worker_head():
+    """(head model, device) of this worker process, as built by ``worker_pool``'s initializer."""
+    return _WORKER["head"], _WORKER["device"]
+
+
+@contextmanager
+def worker_pool(workers: int, device: str, head_kind: str = "procedural"):
+    """A ``spawn`` ``ProcessPoolExecutor`` of ``workers`` processes, each with one thread (torch, OpenCV, BLAS) and
+    its own head model on ``device`` (``worker_head()`` inside a task). The thread variables are restored after."""
+    import multiprocessing as mp
+
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    os.environ.update({k: "1" for k in THREAD_VARIABLES})  # spawned workers read these at start
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(head_kind, str(device), 1)) as pool:
+            yield pool
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _render_one(root: str, row: dict, views: pd.DataFrame, texture_size: int, supersample: int,
@@ -89,28 +115,16 @@ def render_dataset(root, identities: pd.DataFrame, views: pd.DataFrame, *, textu
         for row in rows:
             note(_render_one(str(root), row, groups[row["identity_id"]], texture_size, supersample, overwrite))
     else:
-        import multiprocessing as mp
-
-        saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-        os.environ.update({k: "1" for k in THREAD_VARIABLES})  # spawned workers read these at start
-        try:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                     initargs=(head_kind, device, 1)) as pool:
-                futures = [pool.submit(_render_one, str(root), row, groups[row["identity_id"]], texture_size,
-                                       supersample, overwrite) for row in rows]
-                for fut in as_completed(futures):
-                    note(fut.result())
-                    if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
-                        cancelled = sum(f.cancel() for f in futures)
-                        log(f"synthetic renders: time budget reached, {cancelled} identities left for a later call")
-                        for rest in futures:
-                            if not rest.cancelled():
-                                note(rest.result())
-                        break
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with worker_pool(workers, device, head_kind) as pool:
+            futures = [pool.submit(_render_one, str(root), row, groups[row["identity_id"]], texture_size,
+                                   supersample, overwrite) for row in rows]
+            for fut in as_completed(futures):
+                note(fut.result())
+                if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                    cancelled = sum(f.cancel() for f in futures)
+                    log(f"synthetic renders: time budget reached, {cancelled} identities left for a later call")
+                    for rest in futures:
+                        if not rest.cancelled():
+                            note(rest.result())
+                    break
     return [results[r["identity_id"]] for r in rows if r["identity_id"] in results]
