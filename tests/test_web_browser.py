@@ -12,15 +12,22 @@ by `python benchmarks/cpu_web_viewer.py --screenshot docs/web_viewer.png`.
 
 import numpy as np
 import pytest
+from ui_chromium import ensure_chromium
+from web_browser import (
+    LOADED,
+    WEBGL_CHROMIUM_ARGS,
+    data_url_rgb,
+    foreground_pixels,
+    open_viewer,
+    python_render,
+    render_script,
+)
 
 from gasp_ops.export.video import head_orbit
 from gasp_ops.web.bundle import BUNDLE_NAME, read_web_bundle
 from gasp_ops.web.demo import write_demo_avatar
 from gasp_ops.web.server import serve_in_thread, url_of
 from pipelines.cli import main as gasp
-from ui_chromium import ensure_chromium
-from web_browser import (LOADED, WEBGL_CHROMIUM_ARGS, data_url_rgb, foreground_pixels, python_render,
-                         render_script)
 
 pytestmark = pytest.mark.timeout(1500)  # a fresh machine also installs chromium / firefox-esr / xvfb with apt-get
 SIZE = 200
@@ -70,13 +77,7 @@ def test_chromium_shows_the_avatar_and_animates(site, reference, tmp_path):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(exe), headless=True, args=WEBGL_CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 900, "height": 650})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url + "?bg=000000&autoplay=0")
-            page.wait_for_function(LOADED, timeout=120_000)
-            assert page.evaluate("window.gaspViewer.error") is None
-            assert page.evaluate("window.gaspViewer.info.count") == bundle.avatar.count
+            page, errors = open_viewer(browser, url, bundle.avatar.count)
             images = {f: data_url_rgb(page.evaluate(f"() => {{ {render_script(reference[0], f)} }}")) for f in FRAMES}
             _check_against_reference(images, reference)
             # the page as a person uses it: free camera, play, scrubber, turntable, fps readout

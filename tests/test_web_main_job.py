@@ -21,6 +21,16 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from ui_chromium import ensure_chromium
+from web_browser import (
+    LOADED,
+    WEBGL_CHROMIUM_ARGS,
+    data_url_rgb,
+    foreground_pixels,
+    open_viewer,
+    python_render,
+    render_script,
+)
 
 from gasp_ops.cameras import Cameras
 from gasp_ops.export.video import head_orbit
@@ -28,9 +38,6 @@ from gasp_ops.io.atomic import write_bytes_atomic
 from gasp_ops.web.bundle import BUNDLE_NAME, read_web_bundle
 from gasp_ops.web.server import serve_in_thread, url_of, view_command
 from pipelines.cli import main as gasp
-from ui_chromium import ensure_chromium
-from web_browser import (LOADED, WEBGL_CHROMIUM_ARGS, data_url_rgb, foreground_pixels, python_render,
-                         render_script)
 
 pytestmark = pytest.mark.timeout(1500)  # the main job (shared fixture) runs first when this test is run alone
 SIZE = 200
@@ -76,13 +83,7 @@ def test_main_job_avatar_in_chromium(main_job, head, tmp_path, pictures_dir, rec
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(exe), headless=True, args=WEBGL_CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 900, "height": 650})
-                errors = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(url + "?bg=000000&autoplay=0")
-                page.wait_for_function(LOADED, timeout=120_000)
-                assert page.evaluate("window.gaspViewer.error") is None
-                assert page.evaluate("window.gaspViewer.info.count") == bundle.avatar.count
+                page, errors = open_viewer(browser, url, bundle.avatar.count)
                 got = _page_images(page, cam)
                 ratios = {}
                 for f in FRAMES:

@@ -11,13 +11,25 @@ import io
 import numpy as np
 import torch
 from PIL import Image
-
 from ui_chromium import CHROMIUM_ARGS
 
 #: Chromium with WebGL on a machine without a GPU: ANGLE on SwiftShader (the UI test's flags minus --disable-gpu).
 WEBGL_CHROMIUM_ARGS = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + [
     "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
 LOADED = "window.gaspViewer && (window.gaspViewer.loaded || window.gaspViewer.error)"
+
+
+def open_viewer(browser, url: str, count: int, query: str = "?bg=000000&autoplay=0"):
+    """A new 900 x 650 page on the viewer at ``url`` + ``query``, loaded without error and showing ``count``
+    Gaussians; returns (page, list that collects the page's script errors)."""
+    page = browser.new_page(viewport={"width": 900, "height": 650})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + query)
+    page.wait_for_function(LOADED, timeout=120_000)
+    assert page.evaluate("window.gaspViewer.error") is None
+    assert page.evaluate("window.gaspViewer.info.count") == count
+    return page, errors
 
 
 def camera_args(cam) -> tuple[list[float], list[float], int, int]:
