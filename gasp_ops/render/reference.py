@@ -56,11 +56,11 @@ gradient relative error <= 1.3e-4.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import torch
 
+from gasp_ops.optional_numba import numba_module
 from gasp_ops.rotations import quaternion_to_matrix
 
 TILE_SIZE = 16
@@ -352,22 +352,9 @@ def _finish(img: torch.Tensor, background, dtype):
     return rgb, alpha, depth
 
 
-_NUMBA_COMPOSITE = None  # the numba_composite module, False when unavailable, None before the first look
-
-
 def numba_compositor():
     """``gasp_ops.render.numba_composite``, or None when numba is missing or ``GASP_NO_NUMBA=1`` (torch path)."""
-    global _NUMBA_COMPOSITE
-    if os.environ.get("GASP_NO_NUMBA", "") not in ("", "0"):
-        return None
-    if _NUMBA_COMPOSITE is None:
-        try:
-            from gasp_ops.render import numba_composite
-
-            _NUMBA_COMPOSITE = numba_composite
-        except ImportError:
-            _NUMBA_COMPOSITE = False
-    return _NUMBA_COMPOSITE or None
+    return numba_module("gasp_ops.render.numba_composite")
 
 
 def render_reference(

@@ -24,12 +24,11 @@ Two paths compute the same world Gaussians as ``gasp_ops.avatar.pose`` (Qian et 
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 
 from gasp_ops.errors import GaspInputError
+from gasp_ops.optional_numba import numba_module
 from gasp_ops.render.gaussians import Gaussians3D
 from gasp_ops.rotations import matrix_to_quaternion, quaternion_multiply
 
@@ -92,22 +91,9 @@ class PosingPlan:
                            colors=c.to(dt).clamp(0.0, 1.0))
 
 
-_NUMBA = None  # the gasp_ops.runtime.numba_posing module, False when unavailable, None before the first look
-
-
 def numba_backend():
     """The numba kernel module, or None when numba is not installed or ``GASP_NO_NUMBA=1`` (torch fallback)."""
-    global _NUMBA
-    if os.environ.get("GASP_NO_NUMBA", "") not in ("", "0"):
-        return None
-    if _NUMBA is None:
-        try:
-            from gasp_ops.runtime import numba_posing
-
-            _NUMBA = numba_posing
-        except ImportError:
-            _NUMBA = False
-    return _NUMBA or None
+    return numba_module("gasp_ops.runtime.numba_posing")
 
 
 def _right_matrix(q: torch.Tensor) -> torch.Tensor:
