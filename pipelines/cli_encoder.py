@@ -41,12 +41,19 @@ def default_mode(args, prior_path) -> str | None:
     the side and back, the mean code a long-haired head."""
     if args.mode == "mean":
         return None
-    if args.mode is None and prior_path is not None and getattr(args, "ablation", "full") != "no_prior":
+    if args.mode is None and getattr(args, "ablation", "full") != "no_prior" and _is_shipped_prior(prior_path):
         from gasp_ops.encoder.checkpoint import SHIPPED_PATH
 
-        if Path(prior_path).resolve().parent == SHIPPED_PATH.parent and SHIPPED_PATH.is_file():
+        if SHIPPED_PATH.is_file():
             return "full"
     return args.mode
+
+
+def _is_shipped_prior(prior_path) -> bool:
+    """True when ``prior_path`` is a file of the shipped models' folder (``gasp_models/``)."""
+    from gasp_ops.encoder.checkpoint import SHIPPED_PATH
+
+    return prior_path is not None and Path(prior_path).resolve().parent == SHIPPED_PATH.parent
 
 
 def load_mode_encoder(args, device, prior_path=None):
@@ -54,11 +61,10 @@ def load_mode_encoder(args, device, prior_path=None):
     shipped encoder with the shipped prior (``prior_path`` in ``gasp_models/``), else the data root's."""
     if not getattr(args, "mode", None):
         return None
-    from gasp_ops.encoder.checkpoint import SHIPPED_PATH, load_encoder, resolve_encoder_path
+    from gasp_ops.encoder.checkpoint import load_encoder, resolve_encoder_path
 
-    shipped = prior_path is not None and Path(prior_path).resolve().parent == SHIPPED_PATH.parent
     path, pinned = resolve_encoder_path(args.encoder, trained_encoder_path(args.preset),
-                                        "shipped" if shipped else None)
+                                        "shipped" if _is_shipped_prior(prior_path) else None)
     if not path.is_file():
         raise GaspInputError(str(path), "encoder file not found (train one with `gasp train-encoder` or pass "
                              "--encoder)")

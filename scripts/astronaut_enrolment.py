@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         cmd = [sys.executable, "-m", "pipelines.cli", "enroll", str(photo), "--out", str(out), "--consent", "granted",
                *args.enroll_arg]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             print(proc.stdout[-2000:], proc.stderr[-2000:])
@@ -83,18 +83,16 @@ def main(argv=None) -> int:
     return 0
 
 
+
 def _frontal_render(avatar, head, inputs) -> np.ndarray:
     """uint8 [H, W, 3]: the avatar at the photo's tracked camera, expression and pose, over black."""
-    from gasp_ops.render.render import render
-    from gasp_ops.runtime.posing import FastPoser
-
     import torch
 
+    from gasp_ops.fitting.report import render_input_views
+
     with torch.no_grad():
-        sub = inputs.subset([0])
-        verts = head(sub.identity[None].float(), sub.expressions.float(), sub.poses)
-        out = render(FastPoser(avatar)(verts), sub.cameras)
-    return (out.rgb[0].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+        _, out = render_input_views(avatar, head, inputs, 1)
+    return (out.rgb[0].clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
 if __name__ == "__main__":

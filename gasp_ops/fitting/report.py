@@ -59,16 +59,23 @@ def plot_stage_curves(history: dict, path) -> tuple[Path, np.ndarray]:
 
 
 @torch.no_grad()
-def input_vs_render(avatar, head, inputs: FitInputs, max_frames: int = 4) -> np.ndarray:
-    """uint8 sheet: rows = input frames (up to ``max_frames``), columns = input (over black) and render."""
+def render_input_views(avatar, head, inputs: FitInputs, frames: int):
+    """(the first ``frames`` input frames on the head's device, ``RenderOutput`` of the avatar at their cameras,
+    expressions and poses, over black)."""
     from gasp_ops.render.render import render
     from gasp_ops.runtime.posing import FastPoser
+
+    sub = inputs.subset(list(range(frames))).to(head.template.device)
+    verts = head(sub.identity[None].expand(frames, -1).float(), sub.expressions.float(), sub.poses)
+    return sub, render(FastPoser(avatar, device=head.template.device)(verts), sub.cameras)
+
+
+def input_vs_render(avatar, head, inputs: FitInputs, max_frames: int = 4) -> np.ndarray:
+    """uint8 sheet: rows = input frames (up to ``max_frames``), columns = input (over black) and render."""
     from gasp_ops.viz.contact_sheet import contact_sheet
 
     k = min(len(inputs), max_frames)
-    sub = inputs.subset(list(range(k))).to(head.template.device)
-    verts = head(sub.identity[None].expand(k, -1).float(), sub.expressions.float(), sub.poses)
-    out = render(FastPoser(avatar, device=head.template.device)(verts), sub.cameras)
+    sub, out = render_input_views(avatar, head, inputs, k)
     rows = [[(sub.images[i] * sub.mattes[i, ..., None]).cpu().numpy(), out.rgb[i].cpu().numpy()] for i in range(k)]
     return contact_sheet(rows, row_labels=[str(x)[-12:] for x in sub.labels[:k]], col_labels=["input", "render"])
 
