@@ -4,6 +4,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh models [SECONDS_BUDGET]  # data + 1/10/100-identity priors + encoder + face_net
 #   bash benchmarks/gpu_shipped_prior.sh heldout [SECONDS_BUDGET] # held-out fits of every prior variant + data rate
 #   bash benchmarks/gpu_shipped_prior.sh extend [SECONDS_BUDGET]  # resume the shipped prior alone + its encoder + fits
+#   bash benchmarks/gpu_shipped_prior.sh faces [SECONDS_BUDGET]   # data rate 512²/256², then face_net (issue 16)
 #   bash benchmarks/gpu_shipped_prior.sh eval  [SECONDS_BUDGET]   # held-out fits (benchmarks/gpu_heldout_fits.py)
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
@@ -17,8 +18,11 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_D
        NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 [ -d /tmp/site/gsplat ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD
-python3 -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$OUT/gsplat_build.log" 2>&1 &
-build=$!
+build=
+if [ "$stage" != faces ]; then  # every stage but `faces` fits avatars: gsplat's JIT build in the background
+  python3 -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$OUT/gsplat_build.log" 2>&1 &
+  build=$!
+fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 if [ "$stage" = train ]; then
   python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 1000 --views 16 --size 256 \
@@ -114,6 +118,16 @@ elif [ "$stage" = extend ]; then
   wait $enc
   tar cf "$OUT/encoder2.tar" -C .enc_out2 . 2>/dev/null
   tail -c 3000 "$OUT/encoder.log" > "$OUT/encoder_tail.log"; rm -f "$OUT/encoder.log"
+  ls -la "$OUT"
+elif [ "$stage" = faces ]; then
+  # Nothing else on the machine: the data-generation rate at 512² and 256² first (issue 14, item 1), then the
+  # project's matte + landmark network on its own synthetic renders (issue 16; pool rendered by 14 processes).
+  timeout 200 python3 benchmarks/gpu_shipped_prior.py speed --root .gpu_speed --out "$OUT" --workers 15 2>&1 | tail -3
+  left=$(( budget - SECONDS - 10 ))
+  timeout $left python3 benchmarks/gpu_train_face_models.py --out .face_out --workers 14 --identities 300 --views 8 \
+      --budget-s $(( left - 170 )) > "$OUT/face_net.log" 2>&1
+  grep -E "rendered|step|iou|px" "$OUT/face_net.log" | tail -6
+  tar cf "$OUT/face_net.tar" -C .face_out --exclude='pool_*' . 2>/dev/null
   ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   wait $build; tail -1 "$OUT/gsplat_build.log"
