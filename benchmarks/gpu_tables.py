@@ -10,8 +10,8 @@ the same 4,791 steps as the 1 / 10 / 100-identity ones beside them (the shipped 
 Two device calls, each with carry ``[".whl", ".gpu_carry/p1_prior.safetensors", ".gpu_carry/p10_prior.safetensors",
 ".gpu_carry/p100_prior.safetensors", ".gpu_carry/p1000_prior.safetensors"]`` (about 17.5 MB) and timeout_s 600::
 
-    bash benchmarks/gpu_tables.sh single_image,monocular 560 --commit <HASH>             # call 1: Table 1
-    bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 560 --commit <HASH>  # call 2: Tables 3, 2
+    bash benchmarks/gpu_tables.sh single_image,monocular,enrolment 570 --commit <HASH>   # call 1: Table 1
+    bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 480 --commit <HASH>  # call 2: Tables 3, 2
 
 (<HASH>: the commit being measured; the device copy has no .git.) Each returns ``tables_<groups>.tar`` (split into
 ``.tar.part.*`` of 15 MiB when larger) and ``device.txt``. If a call was cut by its deadline, a third call with the
@@ -48,6 +48,9 @@ Protocol (GASP §6, Appendix D/E, ``gasp_ops/capture/protocol.yaml``), on genera
   detector finds no face in the ground truth of the 45-60° test cameras (0 of 16 frames of rp010 at 256², measured)
   and only some at 15-30°, so ID-SIM there would be all "unavailable". The saved renders of the test cameras (one
   frame per camera, each another expression: ``sheet`` frames) make the contact sheets.
+- Enrolment modes (issue 17, group ``enrolment``): in both Table 1 settings, GASP from the shipped encoder's code
+  with 0 steps (instant), 1/4 of each stage's steps (fast: 125/125/25) and the full 500/500/100 (encoder init);
+  ``tables_report.py`` checks them against GASP (ours), the paper's mean-code fit.
 - Methods: GASP (``default_fit_config('paper')``: 500/500/100, bf16 decoder), gaussian_avatars-style and
   flash_avatar-style with ``--baseline-steps`` (default 3,000; their loss curves come back in each row so the
   report can show whether they plateaued). Table 3 rows: the monocular GASP fit (Full = prior size 1,000 = UV 128:
@@ -82,9 +85,14 @@ RIG: dict[str, tuple[float, float]] = {
     **{f"az{a:+03d}_el-15": (float(a), -15.0) for a in (-25, 25)},
 }
 FRONTAL_ANGLES = (0.0, 0.0)
-GROUPS = ("single_image", "monocular", "multi_camera", "ablations", "prior_size")
+GROUPS = ("single_image", "monocular", "multi_camera", "ablations", "prior_size", "enrolment")
 #: Tab. 3 ablation rows fitted by the ``ablations`` group (Full is the monocular GASP fit of Table 1).
 ABLATION_ROWS = ("no_prior", "no_regulariser", "no_stage1", "no_stage2", "no_stage3")
+#: Enrolment modes (issue 17, ``gasp_ops.encoder.modes``) fitted by the ``enrolment`` group in both Table 1 settings,
+#: from the shipped encoder's code: variant -> (mode, Table 1 method label). GASP (ours) is the paper's mean-code fit.
+ENROLMENT_ROWS = {"gasp_instant": ("instant", "GASP instant (encoder, 0 steps)"),
+                  "gasp_fast": ("fast", "GASP fast (encoder + 1/4 steps)"),
+                  "gasp_encoder": ("full", "GASP (encoder init)")}
 SHIPPED = "shipped"
 
 _W: dict = {}
@@ -224,6 +232,13 @@ def plan_fits(groups, subjects, priors: dict, baseline_steps: int) -> list[dict]
             elif g == "ablations":
                 items = [(a, "" if a == "no_prior" else SHIPPED, None) for a in ABLATION_ROWS]
                 table, setting = "3", "monocular"
+            elif g == "enrolment":
+                for setting in ("single_image", "monocular"):
+                    for variant in ENROLMENT_ROWS:
+                        tasks.append({"fit_id": f"{g}/{setting}/{variant}/{subject_name(s)}", "group": g,
+                                      "table": "1", "setting": setting, "variant": variant, "subject": s,
+                                      "prior": SHIPPED, "steps": None})
+                continue
             else:
                 items = [(f"prior_{name}", name, None) for name in priors if name != SHIPPED]
                 table, setting = "3", "monocular"
@@ -261,6 +276,15 @@ def _prior(name: str):
     return _W["priors"][name]
 
 
+def _encoder():
+    """The shipped identity encoder (SHA-checked), loaded once per worker."""
+    from gasp_ops.encoder.checkpoint import SHIPPED_PATH, load_encoder, shipped_sha256
+
+    if "encoder" not in _W:
+        _W["encoder"] = load_encoder(SHIPPED_PATH, _W["device"], sha256=shipped_sha256())[0]
+    return _W["encoder"]
+
+
 def _compact_history(history: dict, keep=("total", "psnr", "l1")) -> dict:
     return {stage: {k: [round(float(v), 5) for v in h[k]] for k in ("step", *keep) if k in h}
             for stage, h in history.items() if h.get("step")}
@@ -287,6 +311,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     from evaluation.avatar_eval import evaluate_avatar, render_inputs
     from gasp_ops.fitting import default_fit_config
     from gasp_ops.fitting.baselines import METHOD_LABELS, fit_method
+    from gasp_ops.encoder.modes import fit_with_mode
     from gasp_ops.fitting.fit import fit_avatar
 
     head, dev = _W["head"], _W["device"]
@@ -302,7 +327,13 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     prior, meta, prior_path, sha = _prior(prior_name)
     uv = int(meta["config"]["uv_resolution"])
     t0 = time.perf_counter()
-    if variant in ("gasp", "gaussian_avatars", "flash_avatar"):
+    if variant in ENROLMENT_ROWS:
+        mode, label = ENROLMENT_ROWS[variant]
+        r = fit_with_mode(prior, head, train, cfg, mode=mode, encoder=_encoder(), device=dev)
+        avatar, history, stats = r.avatar, r.history, {"final": int(r.avatar.count)}
+        stage_steps = (r.config.steps_inversion, r.config.steps_decoder, r.config.steps_refine)
+        steps, total = "/".join(map(str, stage_steps)), sum(stage_steps)
+    elif variant in ("gasp", "gaussian_avatars", "flash_avatar"):
         if task["steps"]:
             cfg = cfg.replace(no_prior_steps=int(task["steps"]))
         r = fit_method(variant, prior, head, train, cfg, uv_resolution=uv, device=dev)
@@ -326,7 +357,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     _save_strip(Path(out) / render, torch.stack([preds[i] for i in subj["sheet"]]))
     idsim = render_inputs(avatar, train.identity, head, subj["idsim"], device=dev)
     _save_strip(Path(out) / render.replace(".png", "__idsim.png"), torch.stack(idsim))
-    uses_prior = variant == "gasp" or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
+    uses_prior = variant == "gasp" or variant in ENROLMENT_ROWS or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
     return {**task, "subject": subject_name(task["subject"]), "method": label, "steps": steps, "total_steps": total,
             "resolution": size, "train_frames": len(train), "eval_frames": len(test),
             "prior": prior_name if uses_prior else "none", "prior_path": prior_path if uses_prior else "",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tables 1-3 on one GPU machine (torch, no gsplat, no Dagster, no internet) in device calls of <= 10 minutes:
-#   bash benchmarks/gpu_tables.sh single_image,monocular 560 --commit <HASH>              # Table 1
-#   bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 560 --commit <HASH>   # Table 3 rows, Table 2
+#   bash benchmarks/gpu_tables.sh single_image,monocular,enrolment 570 --commit <HASH>    # Table 1 (+ issue 17's modes)
+#   bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 480 --commit <HASH>   # Table 3 rows, Table 2
 # Carry: .whl (gsplat 1.5.3 + pytorch_msssim wheels) and .gpu_carry/p{1,10,100,1000}_prior.safetensors (the
 # prior-size rows, all at 4,791 training steps; p1000 = the shipped prior of commit 9304dad, before it was trained
 # on: `git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors`; a missing one is a 'not run' row). Extra arguments go to benchmarks/gpu_tables.py

@@ -298,13 +298,38 @@ def _psnr(df, **where) -> float:
     return float(m.psnr.iloc[0]) if len(m) and pd.notna(m.psnr.iloc[0]) else float("nan")
 
 
+def _is_gasp(method: str) -> bool:
+    """GASP's own rows (the paper's fit and the enrolment modes), as opposed to the baselines."""
+    return str(method).startswith("GASP")
+
+
+def targets_enrolment(df: pd.DataFrame) -> list[str]:
+    """Lines: issue 17's targets per setting where the enrolment rows ran (full fit = the paper's mean-code GASP)."""
+    lines = []
+    for setting in dict.fromkeys(df.setting) if len(df) else []:
+        full = _psnr(df, setting=setting, method="GASP (ours)")
+        p = {k: _psnr(df, setting=setting, method=m) for k, m in (
+            ("instant", "GASP instant (encoder, 0 steps)"), ("fast", "GASP fast (encoder + 1/4 steps)"),
+            ("encoder", "GASP (encoder init)"))}
+        if np.isnan(full) or all(np.isnan(v) for v in p.values()):
+            continue
+        for key, text, ok in (("instant", "instant within 2 dB of the full fit", lambda d: d >= -2.0),
+                              ("fast", "fast (1/4 of the steps) within 0.5 dB of the full fit", lambda d: d >= -0.5),
+                              ("encoder", "full fit from the encoder's code >= from the mean code", lambda d: d >= 0.0)):
+            if not np.isnan(p[key]):
+                d = p[key] - full
+                lines.append(f"- {setting}: {text}: {p[key]:.2f} vs {full:.2f} dB = {d:+.2f} dB "
+                             f"**{'met' if ok(d) else 'missed'}**")
+    return lines
+
+
 def targets_comparison(df: pd.DataFrame) -> list[str]:
     """Lines: per setting, GASP's PSNR minus the best baseline's against the issue's margin."""
     lines = []
     for setting in dict.fromkeys(df.setting) if len(df) else []:
         gasp = _psnr(df, setting=setting, method="GASP (ours)")
         base = [_psnr(df, setting=setting, method=m) for m in df[(df.setting == setting)].method.unique()
-                if m != "GASP (ours)"]
+                if not _is_gasp(m)]
         base = [b for b in base if not np.isnan(b)]
         if np.isnan(gasp) or not base:
             lines.append(f"- {setting}: not assessable (missing GASP or baseline rows)")
@@ -465,9 +490,9 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
             df = comparison_tables(rows, fits, number)
             if df.empty:
                 continue
-            lines = ["", "Targets:", *targets_comparison(df), "", ("Baselines' training loss, drop over the last "
+            lines = ["", "Targets:", *targets_comparison(df), *targets_enrolment(df), "", ("Baselines' training loss, drop over the last "
                      f"20% of the steps (plateau when < {PLATEAU_DROP:.0%}; curves: table{number}_loss_curves.png):")]
-            for rec in df[(df.subject == "mean") & (df.method != "GASP (ours)")].itertuples(index=False):
+            for rec in df[(df.subject == "mean") & ~df.method.map(_is_gasp)].itertuples(index=False):
                 d = rec.loss_drop_last20
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
                              f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else

@@ -46,6 +46,24 @@ def test_plan_is_person_by_person_with_every_row_and_refuses_unknown_groups():
         gpu_tables.plan_fits(["table9"], [10], {}, 10)
 
 
+def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_counted_as_baselines():
+    import pandas as pd
+
+    tasks = gpu_tables.plan_fits(["enrolment"], [10], {}, 3000)
+    assert [(t["setting"], t["variant"]) for t in tasks] == [
+        (s, v) for s in ("single_image", "monocular") for v in gpu_tables.ENROLMENT_ROWS]
+    assert {t["table"] for t in tasks} == {"1"} and {t["prior"] for t in tasks} == {"shipped"}
+    labels = {v: m for v, (_, m) in gpu_tables.ENROLMENT_ROWS.items()}
+    psnr = {"GASP (ours)": 20.0, labels["gasp_instant"]: 17.5, labels["gasp_fast"]: 19.7,
+            labels["gasp_encoder"]: 19.9, "gaussian_avatars-style (ours)": 16.0}
+    df = pd.DataFrame([{"setting": "single_image", "method": m, "subject": "mean", "psnr": v} for m, v in psnr.items()])
+    assert tables_report.targets_comparison(df) == [
+        "- single_image: GASP 20.00 dB vs best baseline 16.00 dB = +4.00 dB -> target >= +3.0 dB **met**"]
+    lines = tables_report.targets_enrolment(df)
+    assert [ln.rsplit("**", 2)[1] for ln in lines] == ["missed", "met", "missed"]
+    assert "-2.50 dB" in lines[0] and "-0.30 dB" in lines[1]
+
+
 def test_rig_tests_on_the_four_cameras_farthest_from_the_frontal_one():
     from gasp_ops.headmodel.procedural import ProceduralHead
 
