@@ -8,16 +8,20 @@ which trains on the ``prior`` domain; azimuth +-25 deg, random expression and ha
 busy scikit-image crop (``clutter``) and over flat grey. Exact alpha includes hair, neck and clothing.
 
 Backends measured on the same images:
-  landmarks  dlib (today's default: HOG + 68-point model) | mediapipe (face mesh -> 68 via ``mesh_to_68``)
-  matte      grabcut_exact_seeds (today's default GrabCut, seeded from the *exact* head pose: an upper bound of
-             what the tracked seeds give) | mediapipe_exact_seeds (the same seeds + the selfie segmentation cue,
-             ``matting_mediapipe``) | selfie_raw (the selfie model's probability > 0.5, for reference)
+  landmarks  dlib (the default before face_net: HOG + 68-point model) | mediapipe (face mesh -> 68 via
+             ``mesh_to_68``)
+  matte      grabcut_exact_seeds (GrabCut, the default before face_net, seeded from the *exact* head pose: an
+             upper bound of what the tracked seeds give) | mediapipe_exact_seeds (the same seeds + the selfie
+             segmentation cue, ``matting_mediapipe``) | selfie_raw (the selfie model's probability > 0.5, for
+             reference)
   --tracked K: the first K images per background also go end to end through ``preprocess_capture`` (face choice,
-             crop, landmarks, tracking, matte) with dlib + grabcut (today), mediapipe + grabcut and mediapipe +
-             mediapipe; matte IoU inside the crop, landmark error of the detector in the crop (lm_tracked_*) and
-             of the tracked 3DMM's projected landmarks (lm_fitted_3dmm_*: what the avatar fit uses); failures (no
-             face) count as IoU 0.
-  face_net   (only when gasp_models/face_net.safetensors exists) the project's own matte + landmark network.
+             crop, landmarks, tracking, matte) with face_net + grabcut (the default without MediaPipe),
+             face_net + face_net, dlib + grabcut (the default before face_net), mediapipe + grabcut and
+             mediapipe + mediapipe; matte IoU inside the crop, landmark error of the detector in the crop
+             (lm_tracked_*) and of the tracked 3DMM's projected landmarks (lm_fitted_3dmm_*: what the avatar
+             fit uses); failures (no face) count as IoU 0.
+  face_net   the project's own matte + landmark network (gasp_models/face_net.safetensors; its landmarks are
+             the default, its matte an option).
 Metrics: matte IoU of alpha > 0.5 against exact alpha > 0.5; landmark error = mean Euclidean px distance to the
 exact projections of the head model's 68-point embedding, over all 68 and over the 51 inner points (17..67: the
 jaw contour's convention differs between detectors); detection rate. MediaPipe runs in-process or through
@@ -108,7 +112,10 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
     from gasp_ops.capture.tracking import TrackingConfig
     from gasp_ops.errors import GaspInputError
 
-    combos = [("dlib", "grabcut")] + ([("mediapipe", "grabcut"), ("mediapipe", "mediapipe")] if with_mediapipe else [])
+    from gasp_ops.capture.face_net import shipped
+
+    combos = ([("face_net", "grabcut"), ("face_net", "face_net")] if shipped() else []) + [("dlib", "grabcut")]
+    combos += [("mediapipe", "grabcut"), ("mediapipe", "mediapipe")] if with_mediapipe else []
     out = {}
     for lm_b, matte_b in combos:
         ious, errs, fits = [], [], []
@@ -141,8 +148,7 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
 
 
 def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) -> dict:
-    from gasp_ops.capture.face_net import DEFAULT_PATH as FACE_NET
-    from gasp_ops.capture.face_net import load_face_net, predict
+    from gasp_ops.capture.face_net import load_face_net, predict, shipped
     from gasp_ops.capture.landmarks import detect_landmarks
     from gasp_ops.capture.matting_grabcut import grabcut_matte
     from gasp_ops.capture.matting_mediapipe import mediapipe_matte
@@ -160,8 +166,8 @@ def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) 
         mp = None
         if mediapipe_mode():
             mp = run_mediapipe(ph.rgb, ("mesh", "segment"))
-        if FACE_NET.is_file():  # the project's own network, once trained (benchmarks/gpu_train_face_models.py)
-            fa, fl = predict(load_face_net(FACE_NET), ph.rgb)
+        if shipped():  # the project's own network (gasp_models/face_net.safetensors, SHA-256 checked on load)
+            fa, fl = predict(load_face_net(), ph.rgb)
             per["lm_face_net"] = [lm_errors(fl[i], ph.landmarks[i]) for i in range(n)]
             per["matte_face_net"] = [iou(ph.alpha[i], fa[i]) for i in range(n)]
         for i in range(n):

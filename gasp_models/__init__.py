@@ -19,6 +19,7 @@ FOLDER = Path(__file__).resolve().parent
 SHA256: dict[str, str] = {
     "gasp_prior_uv128_1k.safetensors": "921ad0c6605da8a56c88789f99efe09b83d2aba9249d82e7ce7929c638e0178c",
     "encoder.safetensors": "77e2e5539e922993cf1aaf3aaf7ac41105134acc5f5118f2798df819aeebe5f2",
+    "face_net.safetensors": "b55f491c3c1fb7563b901b13385a23fec79a26113c1067bd7073b049cca89bb6",
 }
 
 

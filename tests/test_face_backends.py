@@ -19,7 +19,20 @@ def no_mediapipe(monkeypatch):
     monkeypatch.setattr(mb, "mediapipe_mode", lambda: None)
 
 
-def test_auto_falls_back_to_dlib_and_grabcut_without_mediapipe(no_mediapipe):
+@pytest.fixture
+def no_face_net(monkeypatch):
+    import gasp_models
+
+    monkeypatch.setattr(gasp_models, "SHA256", {k: v for k, v in gasp_models.SHA256.items()
+                                                if k != "face_net.safetensors"})
+
+
+def test_auto_is_face_net_landmarks_and_grabcut_without_mediapipe(no_mediapipe):
+    b = resolve_backends()
+    assert (b.landmarks, b.matting) == ("face_net", "grabcut")  # no non-commercial weights on the default path
+
+
+def test_auto_falls_back_to_dlib_and_grabcut_without_face_net_or_mediapipe(no_mediapipe, no_face_net):
     b = resolve_backends()
     assert (b.landmarks, b.matting) == ("dlib", "grabcut")
     assert resolve_backends(has_alpha=True).matting == "alpha"
@@ -32,10 +45,15 @@ def test_auto_falls_back_to_dlib_and_grabcut_without_mediapipe(no_mediapipe):
         resolve_backends("plate")
 
 
-def test_auto_prefers_mediapipe_when_it_can_run(monkeypatch):
+def test_auto_prefers_mediapipe_matte_when_it_can_run(monkeypatch):
     import gasp_ops.capture.mediapipe_backend as mb
 
     monkeypatch.setattr(mb, "mediapipe_mode", lambda: "side-env")
+    b = resolve_backends()
+    assert (b.landmarks, b.matting) == ("face_net", "mediapipe")
+    import gasp_models
+
+    monkeypatch.setattr(gasp_models, "SHA256", {})
     b = resolve_backends()
     assert (b.landmarks, b.matting) == ("mediapipe", "mediapipe")
 

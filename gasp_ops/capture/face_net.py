@@ -4,8 +4,9 @@
 Input: RGB [B, 3, S, S] in [0, 1] (S = ``size``, a multiple of 16). A small U-Net: 4 stride-2 stages
 (``width`` x 1, 2, 4, 8 channels), a decoder back to full resolution for the alpha logits [B, 1, S, S], and 68
 heatmaps at S/4 read out by a soft-argmax into pixel coordinates [B, 68, 2] (pixel centres at +0.5, as
-``gasp_ops.cameras``). Weights: ``gasp_models/face_net.safetensors`` when trained and shipped (``load_face_net``
-says "unavailable" otherwise - no number ever comes from untrained weights).
+``gasp_ops.cameras``). Weights: ``gasp_models/face_net.safetensors`` (float16, SHA-256 pinned in ``gasp_models``,
+card ``gasp_models/face_net.md``); ``load_face_net()`` checks the digest before loading, so a missing or altered
+file is one clear line - no number ever comes from untrained weights.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import torch.nn.functional as F
 from gasp_ops.errors import GaspInputError, GaspUnavailableError
 
 KIND = "gasp_face_net"
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "gasp_models" / "face_net.safetensors"
+SHIPPED_NAME = "face_net.safetensors"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "gasp_models" / SHIPPED_NAME
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -71,14 +73,28 @@ def soft_argmax(heat: torch.Tensor, size: int) -> torch.Tensor:
 def save_face_net(path, net: FaceNet, record: dict) -> Path:
     from gasp_ops.io.tensors import save_tensors
 
+    """Weights stored as float16 (half the file; the network runs in float32 after loading)."""
     meta = {"kind": KIND, "size": net.size, "width": net.width, "n_landmarks": net.n_landmarks, "record": record}
-    return save_tensors(path, {k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()}, meta)
+    return save_tensors(path, {k: v.detach().cpu().half().contiguous() for k, v in net.state_dict().items()}, meta)
+
+
+def shipped() -> bool:
+    """Whether the project ships face_net weights (a pinned digest in ``gasp_models.SHA256``)."""
+    from gasp_models import SHA256
+
+    return SHIPPED_NAME in SHA256
 
 
 def load_face_net(path=None, device: str = "cpu") -> FaceNet:
-    """The trained network (``GaspUnavailableError`` when the weights file is not there)."""
+    """The trained network in float32. ``path`` None: the shipped file, checked against its pinned SHA-256 first
+    (``gasp_models.model_path``: ``GaspInputError`` naming the file when it is missing or altered). A given
+    ``path`` (a training output) is not pinned: ``GaspUnavailableError`` when it is not there."""
     from gasp_ops.io.tensors import load_tensors
 
+    if path is None and shipped():
+        from gasp_models import model_path
+
+        path = model_path(SHIPPED_NAME)
     path = Path(path or DEFAULT_PATH)
     if not path.is_file():
         raise GaspUnavailableError(f"face_net weights not found at {path} (train them with "
@@ -87,7 +103,7 @@ def load_face_net(path=None, device: str = "cpu") -> FaceNet:
     if meta.get("kind") != KIND:
         raise GaspInputError(str(path), "not a face_net weights file")
     net = FaceNet(int(meta["size"]), int(meta["width"]), int(meta["n_landmarks"]))
-    net.load_state_dict(tensors)
+    net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return net.to(device).eval()
 
 
