@@ -4,7 +4,8 @@
 This is how the paper's benchmark evaluation gets its inputs: the benchmark ships alpha maps (matting
 ``provided``) and per-frame tracking; only the frames are resized and written like ``preprocess_nersemble`` writes
 them (``outputs.write_sequence``), so fitting and evaluation read the same ``frames.parquet``. Landmarks are still
-detected (dlib) so the table's ``landmark_error_px`` measures how well the provided tracking agrees with them.
+detected (dlib) so the table's ``landmark_error_px`` measures how well the provided tracking agrees with them; where
+dlib or its landmark model is not installed (e.g. a GPU machine) that column is NaN and the report says why.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from gasp_ops.capture.preprocess import (PreprocessReport, commit_sequence, dete
                                          load_sequence)
 from gasp_ops.capture.projection import project
 from gasp_ops.capture.tracking import TrackingResult
-from gasp_ops.errors import GaspInputError
+from gasp_ops.errors import GaspInputError, GaspUnavailableError
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.headmodel.pose import HeadPose
 
@@ -55,6 +56,16 @@ def provided_tracking(head: HeadModel, path: Path, frames: list[int], cameras: C
                           stages=[f"provided:{path.name}"])
 
 
+def _detected_or_nan(images: np.ndarray, errors: list) -> np.ndarray:
+    """dlib's landmarks [T, C, 68, 2] of images [T, C, H, W, 3]; all NaN, with one line in ``errors``, when dlib or
+    its model is missing (they only feed the ``landmark_error_px`` diagnostic here)."""
+    try:
+        return detect_all(images)
+    except (ImportError, GaspUnavailableError) as exc:
+        errors.append(f"landmarks not detected ({exc}): landmark_error_px is NaN")
+        return np.full(images.shape[:2] + (68, 2), np.nan)
+
+
 def read_benchmark_subject(root: str | os.PathLike, subject: int, out_dir: str | os.PathLike, head: HeadModel, *,
                            sequences: list[str] | None = None, frames=1, scale: float = 1.0,
                            colour_correct: bool = True) -> PreprocessReport:
@@ -76,7 +87,8 @@ def read_benchmark_subject(root: str | os.PathLike, subject: int, out_dir: str |
                 alpha = load_alpha_maps(alpha_map_path(subj.root, seq, s), idx)
                 mattes[:, c] = compute_mattes("provided", images[:, c], source=str(alpha_map_path(subj.root, seq, s)),
                                               provided=np.stack([resize_image(a, W, H) for a in alpha]))
-            res = provided_tracking(head, tracking_path(subj.root, seq), idx, cams, detect_all(images))
+            res = provided_tracking(head, tracking_path(subj.root, seq), idx, cams,
+                                    _detected_or_nan(images, report.errors))
             rows += commit_sequence(report, out, seq, head, res, images, mattes, cams, names, idx,
                                     {"source": "nersemble_benchmark", "subject": int(subject), "sequence": seq})
         except GaspInputError as exc:
