@@ -99,11 +99,12 @@ def cmd_enroll(args) -> int:
     from gasp_ops.fitting.config import default_fit_config
     from gasp_ops.fitting.report import enroll
     from gasp_ops.prior.checkpoint import load_prior
-    from pipelines.cli_encoder import default_mode, load_mode_encoder
+    from pipelines.cli_encoder import default_mode, instant_threads, load_mode_encoder
     from pipelines.cli_checks import check_enroll
 
     prior_path = _enroll_prior_path(args)
     args.mode = default_mode(args, prior_path)
+    instant_threads(args.mode)
     check_enroll(args, prior_path)
     head = _build_head(args)
     device = resolve_device(args.device)

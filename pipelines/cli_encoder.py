@@ -49,6 +49,18 @@ def default_mode(args, prior_path) -> str | None:
     return args.mode
 
 
+def instant_threads(mode) -> None:
+    """``--mode instant`` runs on one CPU intra-op thread unless ``OMP_NUM_THREADS`` is set: its work (3DMM tracking,
+    one encoder pass, one decode, a few small renders) is thousands of small tensor ops whose two-thread barriers
+    stall whenever the other core is busy. Measured on the 2-core machine beside another job using ~2 cores (load
+    ~3.4): the whole command 52.7 s with 2 threads, 17.9 s with 1 (docs/benchmarks.md#cpu-enrolment); tracked
+    parameters differ by <= 1e-4 (reduction order), not in quality. Other modes keep torch's default."""
+    if mode == "instant" and not os.environ.get("OMP_NUM_THREADS"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 def _is_shipped_prior(prior_path) -> bool:
     """True when ``prior_path`` is a file of the shipped models' folder (``gasp_models/``)."""
     from gasp_ops.encoder.checkpoint import SHIPPED_PATH

@@ -1,9 +1,10 @@
 """The identity encoder: head crops of one person (1..F frames) -> the prior's identity code z [Z].
 
-Per frame (a ResNet-style CNN from torchvision's ``BasicBlock``, GroupNorm instead of BatchNorm so the output of a
-frame never depends on its batch): input [4, S, S] (premultiplied rgb + matte, scaled to [-1, 1]) -> stem conv
-5x5 / 2 (``width`` channels) -> 4 stages of ``blocks`` BasicBlocks with widths width x (1, 2, 4, 8), stages 2-4
-stride 2 -> 2x2 adaptive average pool (keeps a coarse layout: hair above, chin below) -> feature [32 width].
+Per frame (a ResNet-style CNN of ``residual.ResidualBlock``s, torchvision's ``BasicBlock`` layout, with GroupNorm
+instead of BatchNorm so the output of a frame never depends on its batch): input [4, S, S] (premultiplied rgb +
+matte, scaled to [-1, 1]) -> stem conv 5x5 / 2 (``width`` channels) -> 4 stages of ``blocks`` blocks with widths
+width x (1, 2, 4, 8), stages 2-4 stride 2 -> 2x2 adaptive average pool (keeps a coarse layout: hair above, chin
+below) -> feature [32 width].
 Per person: mean of the valid frames' features (multi-frame pooling), concatenated with the head model's identity
 (shape) coefficients when ``use_shape`` -> MLP (Linear, ReLU, Linear) -> u [Z], the code in normalised units:
 z = code_mean + code_std * u (per-dimension statistics of the prior's training codes, stored as buffers).
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
 from gasp_ops.encoder.config import EncoderConfig
+from gasp_ops.encoder.residual import ResidualBlock
 
 
 def _norm(channels: int) -> nn.Module:
@@ -27,8 +28,8 @@ def _stage(c_in: int, c_out: int, blocks: int, stride: int) -> nn.Sequential:
     down = None
     if stride != 1 or c_in != c_out:
         down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), _norm(c_out))
-    layers = [BasicBlock(c_in, c_out, stride=stride, downsample=down, norm_layer=_norm)]
-    layers += [BasicBlock(c_out, c_out, norm_layer=_norm) for _ in range(blocks - 1)]
+    layers = [ResidualBlock(c_in, c_out, stride=stride, downsample=down, norm_layer=_norm)]
+    layers += [ResidualBlock(c_out, c_out, norm_layer=_norm) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
 
 
