@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     import torch
 
     from evaluation.identity import face_embedder
+    from evaluation.metrics import psnr
     from gasp_ops.avatar_file import load_avatar_file
     from gasp_ops.export.video import head_orbit, render_frames
     from gasp_ops.fitting.report import load_inputs
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
         row = np.concatenate([photo_crop, *views], axis=1)
         embedder, name, reason = face_embedder()
         front = _frontal_render(av.avatar, head, inputs)
+        psnr_front = float(psnr(torch.from_numpy(front).float()[None] / 255,
+                                (inputs.images[:1] * inputs.mattes[:1, ..., None]).float().cpu()))
         dist = None
         if embedder is not None:
             a, b = embedder.embed(front), embedder.embed(photo_crop)
@@ -85,7 +88,8 @@ def main(argv=None) -> int:
         report = {"command": " ".join(["gasp", *cmd[3:]]).replace(tmp, "TMP"), "wall_seconds": round(wall, 1),
                   "cpu_seconds": round(cpu, 1), "load_1min_before_after": [round(load_before, 2),
                                                                             round(load_after, 2)],
-                  "fit_stage_seconds": stages, "dlib_distance_front": dist, "embedder": name or reason,
+                  "fit_stage_seconds": stages, "input_view_psnr_over_black": round(psnr_front, 2),
+                  "dlib_distance_front": dist, "embedder": name or reason,
                   "picture": str(target), "columns": ["photo crop", *[f"azimuth {a:+.0f}" for a in AZIMUTHS]]}
         print(json.dumps(report, indent=1))
     return 0

@@ -54,6 +54,12 @@ class FitConfig:
     batch_size: frames per step (capped at the number of input frames).
     random_background: composite target and render over a random colour per frame (else black).
     mixed_precision: bf16 autocast of the decoder on CUDA. log_every: history resolution in steps.
+    visibility_refine: visibility-aware stage 3 (with a prior; ``gasp_ops.fitting.visibility``): each Gaussian's
+        stage-3 colour steps are scaled by w in [0, 1] from the best cosine, over the training cameras, between its
+        posed binding face's normal and the direction to the camera: 0 at or below ``visibility_grazing`` (0.2, ~78
+        degrees), 1 at or above ``visibility_full`` (0.6, ~53 degrees), smoothstep between, so Gaussians the views
+        see only at grazing angles or not at all keep the decoded (stage-1/2) colour instead of taking the
+        silhouette's (issue 14's side smear). False = the plain stage 3 (every Gaussian at the full rate).
     """
 
     steps_inversion: int = 500
@@ -79,6 +85,9 @@ class FitConfig:
     mixed_precision: bool = True
     seed: int = 0
     log_every: int = 10
+    visibility_refine: bool = True
+    visibility_grazing: float = 0.2
+    visibility_full: float = 0.6
 
     def validate(self) -> "FitConfig":
         for name in ("steps_inversion", "steps_decoder", "steps_refine", "no_prior_steps"):
@@ -90,7 +99,7 @@ class FitConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise GaspInputError(name, f"must be an integer >= 1, got {v!r}")
         for name in ("stage1", "stage2", "stage3", "use_prior", "use_regulariser", "random_background",
-                     "mixed_precision"):
+                     "mixed_precision", "visibility_refine"):
             if not isinstance(getattr(self, name), bool):
                 raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
         if self.init not in ("mean", "encoder"):
@@ -99,6 +108,13 @@ class FitConfig:
             raise GaspInputError("no_prior_init", f"must be 'binding' or 'template', got {self.no_prior_init!r}")
         for name in ("prior_weight", "code_lr", "code_init_scale", "decoder_lr"):
             check_nonnegative(name, getattr(self, name))
+        for name in ("visibility_grazing", "visibility_full"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1.0 <= v <= 1.0:
+                raise GaspInputError(name, f"must be a cosine in [-1, 1], got {v!r}")
+        if self.visibility_full <= self.visibility_grazing:
+            raise GaspInputError("visibility_full", f"must be above visibility_grazing ({self.visibility_grazing}), "
+                                 f"got {self.visibility_full}")
         check_nonnegative_groups(self, ("prior_reg", "lr", "loss"))
         return self
 

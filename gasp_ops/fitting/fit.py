@@ -18,6 +18,7 @@ from gasp_ops.fitting.inputs import FitInputs
 from gasp_ops.fitting.loop import progress_bar, run_steps
 from gasp_ops.fitting.scene import fit_scene, spatial_scale
 from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
+from gasp_ops.fitting.visibility import stage3_visibility
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.runtime.posing import PosingPlan
 from gasp_ops.seeding import generator
@@ -142,16 +143,26 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
             return step_loss(model, plan, vertices[idx], inputs.cameras[idx], rgb_gt, a_gt, bg, config, use_target,
                              lpips_model, autocast)
 
-        def before_step(step, opt, stage=stage, steps=steps):
+        vis = None
+        if stage == 3 and config.use_prior and config.visibility_refine:
+            vis, w = stage3_visibility(model, vertices, inputs.cameras, config)
+            log(f"fit stage 3: visibility-scaled steps, {float((w > 0).float().mean()):.0%} of the Gaussians seen "
+                f"(w > 0), {float((w >= 1).float().mean()):.0%} squarely (w = 1)")
+
+        def before_step(step, opt, stage=stage, steps=steps, vis=vis):
             if stage == 3:
                 for g in opt.param_groups:
                     if g["name"] == "offsets":
                         g["lr"] = position_lr(config, step, steps, spatial)
+            if vis is not None:
+                vis.before()
 
         bar = progress_bar(progress, steps, name)
         hist, seconds[name] = run_steps(steps, loss_fn, opt, frames=T, batch_size=config.batch_size,
                                         random_background=config.random_background, gen=gen, device=dev,
-                                        log_every=config.log_every, before_step=before_step, bar=bar)
+                                        log_every=config.log_every, before_step=before_step,
+                                        after_step=(lambda step, opt, vis=vis: vis.after()) if vis is not None else None,
+                                        bar=bar)
         if bar is not None:
             bar.close()
         history[name] = hist
