@@ -3,10 +3,11 @@
     python3 scripts/enrolment_pictures.py                    # writes docs/enrol_matte_astronaut.png, ..._clutter.png
     GASP_MEDIAPIPE_PYTHON=~/mp/bin/python python3 scripts/enrolment_pictures.py --out docs
 
-Composite: the astronaut cut out with the matte the pipeline computes on her studio photo, pasted (scaled 0.8x) on
-a busy scikit-image picture (``--background``: coffee, chelsea, ...) together with a second, smaller copy, so the
-face choice and the crop matter too. The cut-out's matte is that composite's ground truth: the script prints the
-IoU of the composite's matte against it (inside the crop). Each picture: the crop the pipeline chose, the matte,
+Composite: the astronaut cut out with one fixed matte of her studio photo (``--cutout-landmarks`` +
+``--cutout-matting``, default dlib + GrabCut, whatever backends are being pictured, so every backend is scored
+against the same cut-out), pasted on a busy scikit-image picture (``--background``: coffee, chelsea, ...) together
+with a second, smaller copy, so the face choice and the crop matter too. The cut-out's matte is that composite's
+ground truth: the script prints the IoU of the composite's matte against it (inside the crop). Each picture: the crop the pipeline chose, the matte,
 the person over green, and the tracked mesh overlay; the title row names the backends used.
 """
 
@@ -38,6 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--matting", default="auto")
     ap.add_argument("--landmarks", default="auto")
     ap.add_argument("--suffix", default="", help="added to the file names (e.g. _dlib_grabcut)")
+    ap.add_argument("--cutout-matting", default="grabcut", help="matte of the studio photo cut out for the composite")
+    ap.add_argument("--cutout-landmarks", default="dlib")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     head = ProceduralHead()
@@ -51,7 +54,10 @@ def main(argv=None) -> int:
         label = f"astronaut: {cap['landmarks']} + {cap['matting']}"
         save_png(out / f"enrol_matte_astronaut{args.suffix}.png", sheet_from(rep, "astronaut", astro, label))
         # the cut-out: the astronaut times her matte (in the crop), pasted on clutter with a smaller second copy
-        x0, y0, x1, y1 = cap["crop_box"]
+        if (args.cutout_matting, args.cutout_landmarks) != (cap["matting"], cap["landmarks"]):
+            rep = preprocess_capture(path, tmp / "cut", head, matting=args.cutout_matting,
+                                     landmarks=args.cutout_landmarks)
+        x0, y0, x1, y1 = rep.capture["crop_box"]
         person = astro[y0:y1, x0:x1].astype(np.float32)
         alpha = rep.mattes["astronaut"][0, 0]
         bg = getattr(skimage.data, args.background)()
@@ -76,7 +82,8 @@ def main(argv=None) -> int:
         iou = inter / max(1, ((m2 > 0.5) | (t2 > 0.5)).sum())
         print(f"clutter composite ({args.background}): {c2['faces_found']} faces, used {c2['face_index']}; "
               f"matte IoU vs the pasted cut-out {iou:.3f}")
-        label = f"on {args.background}: {c2['landmarks']} + {c2['matting']}, IoU {iou:.3f}"
+        label = (f"on {args.background}: {c2['landmarks']} + {c2['matting']}, IoU {iou:.3f} vs the "
+                 f"{rep.capture['landmarks']} + {rep.capture['matting']} cut-out")
         save_png(out / f"enrol_matte_clutter{args.suffix}.png", sheet_from(rep2, "clutter", composite, label))
         save_png(out / "enrol_clutter_input.png", cv2.resize(composite, (450, 300), interpolation=cv2.INTER_AREA))
     print(f"wrote {out}/enrol_matte_astronaut{args.suffix}.png, enrol_matte_clutter{args.suffix}.png, "
