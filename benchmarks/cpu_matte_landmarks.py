@@ -108,11 +108,10 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
     """Matte IoU / landmark errors of ``preprocess_capture`` on the first ``k`` photos, inside the chosen crop."""
     import tempfile
 
+    from gasp_ops.capture.face_net import shipped
     from gasp_ops.capture.phone import preprocess_capture
     from gasp_ops.capture.tracking import TrackingConfig
     from gasp_ops.errors import GaspInputError
-
-    from gasp_ops.capture.face_net import shipped
 
     combos = ([("face_net", "grabcut"), ("face_net", "face_net")] if shipped() else []) + [("dlib", "grabcut")]
     combos += [("mediapipe", "grabcut"), ("mediapipe", "mediapipe")] if with_mediapipe else []
