@@ -21,7 +21,9 @@ Backends measured on the same images:
              (lm_tracked_*) and of the tracked 3DMM's projected landmarks (lm_fitted_3dmm_*: what the avatar
              fit uses); failures (no face) count as IoU 0.
   face_net   the project's own matte + landmark network (gasp_models/face_net.safetensors; its landmarks are
-             the default, its matte an option).
+             the default, its matte alone an option); matte_face_net_grabcut_exact_seeds: GrabCut with the
+             exact-pose seeds and face_net's alpha as the second cue (``matting_face_net``: the default matte
+             without MediaPipe).
 Metrics: matte IoU of alpha > 0.5 against exact alpha > 0.5; landmark error = mean Euclidean px distance to the
 exact projections of the head model's 68-point embedding, over all 68 and over the 51 inner points (17..67: the
 jaw contour's convention differs between detectors); detection rate. MediaPipe runs in-process or through
@@ -113,7 +115,8 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
     from gasp_ops.capture.tracking import TrackingConfig
     from gasp_ops.errors import GaspInputError
 
-    combos = ([("face_net", "grabcut"), ("face_net", "face_net")] if shipped() else []) + [("dlib", "grabcut")]
+    combos = ([("face_net", "face_net_grabcut"), ("face_net", "grabcut"), ("face_net", "face_net")] if shipped()
+              else []) + [("dlib", "grabcut")]
     combos += [("mediapipe", "grabcut"), ("mediapipe", "mediapipe")] if with_mediapipe else []
     out = {}
     for lm_b, matte_b in combos:
@@ -149,6 +152,8 @@ def end_to_end(head, ph, k: int, with_mediapipe: bool) -> dict:
 def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) -> dict:
     from gasp_ops.capture.face_net import load_face_net, predict, shipped
     from gasp_ops.capture.landmarks import detect_landmarks
+    from gasp_ops.capture.matting_cue import cued_grabcut_matte
+    from gasp_ops.capture.matting_face_net import CUE_OPTIONS
     from gasp_ops.capture.matting_grabcut import grabcut_matte
     from gasp_ops.capture.matting_mediapipe import mediapipe_matte
     from gasp_ops.capture.mediapipe_backend import mediapipe_mode, mesh_landmarks_68, run_mediapipe
@@ -165,16 +170,21 @@ def evaluate(head, n: int, size: int, backgrounds: list[str], tracked: int = 0) 
         mp = None
         if mediapipe_mode():
             mp = run_mediapipe(ph.rgb, ("mesh", "segment"))
+        fa = None
         if shipped():  # the project's own network (gasp_models/face_net.safetensors, SHA-256 checked on load)
             fa, fl = predict(load_face_net(), ph.rgb)
             per["lm_face_net"] = [lm_errors(fl[i], ph.landmarks[i]) for i in range(n)]
             per["matte_face_net"] = [iou(ph.alpha[i], fa[i]) for i in range(n)]
+            per["matte_face_net_grabcut_exact_seeds"] = []
         for i in range(n):
             truth = ph.landmarks[i]
             d = detect_landmarks(ph.rgb[i])
             per["lm_dlib"].append(None if d is None else lm_errors(d.points, truth))
             sure, prob = grabcut_seeds(head, ph.vertices[i], ph.cameras[i])
             per["matte_grabcut_exact_seeds"].append(iou(ph.alpha[i], grabcut_matte(ph.rgb[i], sure, prob)))
+            if fa is not None:
+                per["matte_face_net_grabcut_exact_seeds"].append(
+                    iou(ph.alpha[i], cued_grabcut_matte(ph.rgb[i], fa[i], sure, prob, **CUE_OPTIONS)))
             if mp is not None:
                 mesh = mp["mesh"][i]
                 found = bool(np.isfinite(mesh).all())

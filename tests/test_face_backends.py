@@ -27,9 +27,10 @@ def no_face_net(monkeypatch):
                                                 if k != "face_net.safetensors"})
 
 
-def test_auto_is_face_net_landmarks_and_grabcut_without_mediapipe(no_mediapipe):
+def test_auto_is_face_net_landmarks_and_face_net_grabcut_without_mediapipe(no_mediapipe):
     b = resolve_backends()
-    assert (b.landmarks, b.matting) == ("face_net", "grabcut")  # no non-commercial weights on the default path
+    assert (b.landmarks, b.matting) == ("face_net", "face_net_grabcut")  # no non-commercial weights by default
+    assert resolve_backends(has_alpha=True).matting == "alpha"
 
 
 def test_auto_falls_back_to_dlib_and_grabcut_without_face_net_or_mediapipe(no_mediapipe, no_face_net):

@@ -25,7 +25,7 @@ import numpy as np
 from gasp_ops.errors import GaspInputError
 
 LANDMARKS = ("auto", "dlib", "mediapipe", "face_net")
-MATTING = ("auto", "alpha", "mediapipe", "grabcut", "rvm", "face_net")
+MATTING = ("auto", "alpha", "mediapipe", "face_net_grabcut", "grabcut", "rvm", "face_net")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ def resolve_backends(matting: str = "auto", landmarks: str = "auto", has_alpha: 
     if landmarks == "auto":
         landmarks = "face_net" if shipped() else "mediapipe" if mediapipe_mode() is not None else "dlib"
     if matting == "auto":
-        matting = "alpha" if has_alpha else "mediapipe" if mediapipe_mode() is not None else "grabcut"
+        matting = ("alpha" if has_alpha else "mediapipe" if mediapipe_mode() is not None
+                   else "face_net_grabcut" if shipped() else "grabcut")
     if matting == "alpha" and not has_alpha:
         raise GaspInputError("matting", "'alpha' needs a photo with a non-trivial alpha channel")
     return Backends(landmarks, matting)
@@ -72,9 +73,9 @@ def detect_landmarks_all(images: np.ndarray, backend: str) -> tuple[np.ndarray, 
 
 def mattes_before_tracking(images: np.ndarray, backend: str, *, alpha: np.ndarray | None = None,
                            rvm_path: str | None = None, source: str = "frames") -> np.ndarray | None:
-    """Mattes [T, H, W] float32 for images [T, H, W, 3], or None for ``grabcut`` / ``mediapipe`` (their seeds come
-    from the tracked head: ``mattes_after_tracking``)."""
-    if backend in ("grabcut", "mediapipe"):
+    """Mattes [T, H, W] float32 for images [T, H, W, 3], or None for ``grabcut`` / ``mediapipe`` /
+    ``face_net_grabcut`` (their seeds come from the tracked head: ``mattes_after_tracking``)."""
+    if backend in ("grabcut", "mediapipe", "face_net_grabcut"):
         return None
     if backend == "alpha":
         return np.asarray(alpha, np.float32)
@@ -91,7 +92,12 @@ def mattes_before_tracking(images: np.ndarray, backend: str, *, alpha: np.ndarra
 
 
 def mattes_after_tracking(backend: str, head, images: np.ndarray, res, cameras) -> np.ndarray:
-    """Mattes [T, C, H, W] of ``grabcut`` / ``mediapipe`` for images [T, C, H, W, 3] and a ``TrackingResult``."""
+    """Mattes [T, C, H, W] of ``grabcut`` / ``mediapipe`` / ``face_net_grabcut`` for images [T, C, H, W, 3] and a
+    ``TrackingResult``."""
+    if backend == "face_net_grabcut":
+        from gasp_ops.capture.matting_face_net import face_net_grabcut_mattes_after_tracking
+
+        return face_net_grabcut_mattes_after_tracking(head, images, res, cameras)
     if backend == "mediapipe":
         from gasp_ops.capture.matting_mediapipe import mediapipe_mattes_after_tracking
         from gasp_ops.capture.mediapipe_backend import run_mediapipe
