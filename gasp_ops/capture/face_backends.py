@@ -8,12 +8,14 @@ never a silent fall back to dlib); mediapipe, then dlib, only in a build that sh
 
 ``matting``: ``alpha`` (the photo's own non-trivial alpha channel, see ``image_decode``), ``grabcut`` (GrabCut
 seeded by the tracked head), ``mediapipe`` (the same GrabCut with MediaPipe's selfie segmentation as a second cue,
-see ``matting_mediapipe``), ``face_net`` (the network's alpha) or ``rvm`` (a user's RobustVideoMatting file).
-``auto`` = alpha when the photo has one, else mediapipe when it can run here, else grabcut. face_net's matte is
-not ``auto``: on held-out synthetic photos it beats GrabCut (IoU 0.988 vs 0.929 over clutter), but on the
-astronaut pasted over scikit-image's coffee picture it loses large parts of the hair (``docs/models.md``,
-``docs/enrol_matte_clutter_face_net.png``). (GrabCut has no learned weights: every ``auto`` choice is commercially
-clean.) (``plate`` needs a clean background photo per camera: NeRSemble captures.)
+see ``matting_mediapipe``), ``face_net_grabcut`` (the same GrabCut with face_net's alpha as the cue, see
+``matting_face_net``), ``face_net`` (the network's alpha alone) or ``rvm`` (a user's RobustVideoMatting file).
+``auto`` = alpha when the photo has one, else mediapipe when it can run here, else face_net_grabcut (face_net
+shipped), else grabcut. face_net's alpha alone is not ``auto``: it beats GrabCut on held-out synthetic photos (IoU
+0.988 vs 0.929 over clutter) but loses large parts of the hair on the astronaut pasted over scikit-image's coffee
+picture; as GrabCut's cue it keeps that hair and the synthetic gain (``docs/benchmarks.md#mattes-and-landmarks``).
+(GrabCut has no learned weights, face_net was trained on the project's own renders: every ``auto`` choice is
+commercially clean.) (``plate`` needs a clean background photo per camera: NeRSemble captures.)
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ def preprocess_capture(path: str | os.PathLike, out_dir: str | os.PathLike, head
     frames: already-decoded uint8 RGB frames [T, H, W, 3] (then ``path`` only names the capture). The capture is
     framed on one head first (``head_framing``: every face detected, the largest or ``face`` = N chosen, a crop
     keeping hair and neck); landmarks / matting backends: ``face_backends`` (``auto``: the project's face_net
-    landmarks, GrabCut - or MediaPipe's matte when installed - all commercially clean). Raises ``GaspInputError`` naming ``path`` when no usable face is found.
+    landmarks, GrabCut with face_net's alpha as cue - or MediaPipe's matte when installed - all commercially
+    clean). Raises ``GaspInputError`` naming ``path`` when no usable face is found.
     """
     import json
 
