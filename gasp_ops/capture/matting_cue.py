@@ -10,6 +10,10 @@ body box below = probable foreground) are adjusted by it:
 - definite background where the cue < ``never`` outside the head's probable region grown by ``margin`` (a
   fraction of the image's larger side): the clutter GrabCut alone would take for hair or clothes; the margin leaves
   real hair beyond the tracked head, which a cue may miss, to GrabCut's colour models;
+- ``certain`` (optional): definite foreground also where the cue > ``certain`` inside the head's probable region
+  within ``reach`` (a fraction of the image's larger side) of the face seeds: dark hair over a dark background,
+  which GrabCut's colour models cannot tell apart, without the clothing far below (a space-suit ring is clothing
+  to a segmentation, but not part of the head avatar);
 - ``demote`` (optional): inside the probable region, probable *background* where the cue < ``demote`` (GrabCut's
   colour models start from the cue; GrabCut can still take such pixels back by colour).
 
@@ -23,6 +27,7 @@ import numpy as np
 
 def cued_grabcut_matte(image: np.ndarray, cue: np.ndarray, sure_fg: np.ndarray, probable_fg: np.ndarray,
                        maybe: float = 0.5, never: float = 0.02, near: int = 12, margin: float = 0.0,
+                       certain: float | None = None, reach: float = 0.15,
                        demote: float | None = None, iterations: int = 4, feather: float = 1.0) -> np.ndarray:
     """Alpha [H, W] float32 from uint8 RGB ``image`` [H, W, 3], a person probability ``cue`` [H, W] and the tracked
     head's GrabCut seeds (sure_fg, probable_fg: [H, W] bool); see module docstring."""
@@ -35,6 +40,10 @@ def cued_grabcut_matte(image: np.ndarray, cue: np.ndarray, sure_fg: np.ndarray, 
     probable = probable_fg | ((cue > maybe) & around)
     if demote is not None:
         probable &= ~(cue < demote)
+    if certain is not None:
+        r = max(1, int(round(reach * max(sure_fg.shape))))
+        close = cv2.dilate(sure_fg.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+        sure_fg = sure_fg | ((cue > certain) & probable_fg & close)
     region = probable_fg
     m = int(round(margin * max(probable_fg.shape)))
     if m > 0:
