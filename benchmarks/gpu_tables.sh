@@ -14,7 +14,7 @@ groups=${1:-single_image,monocular}
 budget=${2:-560}
 shift 2 || shift $#
 OUT=${OUT:-/tmp/gpu_tables_out}
-tag=${groups//,/+}
+tag=${groups//,/_}
 run=/tmp/gpu_tables_run_$tag
 rm -rf "$run"; mkdir -p "$OUT" "$run"
 export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_DIR=$PWD/.gsplat_build \

@@ -64,6 +64,15 @@ def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_count
     assert "-2.50 dB" in lines[0] and "-0.30 dB" in lines[1]
 
 
+def test_longest_fits_start_first_and_keep_person_order_among_equals():
+    tasks = gpu_tables.plan_fits(["single_image", "enrolment"], [10, 11], {}, 3000)
+    order = [t["fit_id"] for t in gpu_tables.longest_first(tasks)]
+    assert order[:4] == ["single_image/gaussian_avatars/rp010", "single_image/flash_avatar/rp010",
+                         "single_image/gaussian_avatars/rp011", "single_image/flash_avatar/rp011"]
+    assert order[4] == "single_image/gasp/rp010" and order[-1] == "enrolment/monocular/gasp_instant/rp011"
+    assert sorted(order) == sorted(t["fit_id"] for t in tasks)
+
+
 def test_rig_tests_on_the_four_cameras_farthest_from_the_frontal_one():
     from gasp_ops.headmodel.procedural import ProceduralHead
 
