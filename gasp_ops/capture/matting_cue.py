@@ -41,11 +41,11 @@ def cued_grabcut_matte(image: np.ndarray, cue: np.ndarray, sure_fg: np.ndarray, 
     if demote is not None:
         probable &= ~(cue < demote)
     if certain is not None:
-        r = max(1, int(round(reach * max(sure_fg.shape))))
+        r = max(1, round(reach * max(sure_fg.shape)))
         close = cv2.dilate(sure_fg.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
         sure_fg = sure_fg | ((cue > certain) & probable_fg & close)
     region = probable_fg
-    m = int(round(margin * max(probable_fg.shape)))
+    m = round(margin * max(probable_fg.shape))
     if m > 0:
         region = cv2.dilate(probable_fg.astype(np.uint8), np.ones((2 * m + 1, 2 * m + 1), np.uint8)) > 0
     return grabcut_matte(image, sure_fg, probable, iterations=iterations, feather=feather,
