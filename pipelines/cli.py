@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", default="", help="account allowed to operate the avatar (likeness management)")
     p.add_argument("--fp16", action="store_true", help="store the Gaussians in float16 (half the size)")
     p.add_argument("--face", type=int, help="face to enrol, 0-based by box size, largest first (default: largest)")
-    p.add_argument("--matting", default="auto", help="auto | alpha | mediapipe | face_net_grabcut | grabcut | face_net | rvm (photo/video; auto: the photo's alpha, else mediapipe if installed, else face_net_grabcut)")
+    p.add_argument("--matting", default="auto", help="auto | alpha | mediapipe | face_net_grabcut | grabcut | face_net | "
+                   "rvm (photo/video; auto: the photo's alpha, else mediapipe if installed, else face_net_grabcut)")
     p.add_argument("--landmarks", default="auto", help="auto | mediapipe | face_net | dlib (photo/video input)")
     p.add_argument("--device", default="auto")
     _head_args(p)
