@@ -218,13 +218,22 @@ def comparison_tables(rows: pd.DataFrame, fits: pd.DataFrame, number: str) -> pd
     r = rows[rows.setting.isin(settings) & rows.method.isin(set(mine.method))]
     if r.empty:
         return pd.DataFrame()
-    means = comparison_table(r, settings).assign(subject="mean")
+    parts, notes = [], []
+    for setting in settings:
+        rs = r[r.setting == setting]
+        if rs.empty:
+            continue
+        people = complete_people(rs, optional=[m for m in rs.method.unique() if _is_gasp(m) and m != "GASP (ours)"])
+        parts.append(rs[rs.subject.isin(people)])
+        notes.append(people_note(rs, people, setting))
+    means = comparison_table(pd.concat(parts, ignore_index=True), settings).assign(subject="mean")
     per = aggregate(r, by=("setting", "method", "subject"))
     per["subjects"] = 1
     order = {(s, m): i for i, (s, m) in enumerate(zip(means.setting, means.method))}
     per = per.assign(_o=[order.get((s, m), 99) for s, m in zip(per.setting, per.method)]) \
         .sort_values(["_o", "subject"]).drop(columns="_o")
     out = pd.concat([means, per], ignore_index=True)
+    out.attrs["people"] = notes
     prov = []
     for rec in out.itertuples(index=False):
         g = mine[(mine.setting == rec.setting) & (mine.method == rec.method)]
@@ -233,7 +242,9 @@ def comparison_tables(rows: pd.DataFrame, fits: pd.DataFrame, number: str) -> pd
         drops = [loss_drop(h) for h in g.history]
         prov.append({**_provenance(g), "loss_drop_last20": float(np.nanmean(drops)) if len(drops) and
                      not np.isnan(drops).all() else float("nan")})
-    return pd.concat([out.reset_index(drop=True), pd.DataFrame(prov)], axis=1)
+    table = pd.concat([out.reset_index(drop=True), pd.DataFrame(prov)], axis=1)
+    table.attrs["people"] = notes
+    return table
 
 
 def table3_frame(rows: pd.DataFrame, fits: pd.DataFrame, priors_not_run: dict) -> pd.DataFrame:
@@ -272,7 +283,12 @@ def table3_frame(rows: pd.DataFrame, fits: pd.DataFrame, priors_not_run: dict) -
 
     if base.empty:
         return pd.DataFrame()
-    parts = [build(base, "mean")] + [build(base[base.subject == s], s) for s in sorted(base.subject.unique())]
+    # Means over the people with Full, every ablation and the 1 / 10 / 100 priors; the 1,000-identity prior at
+    # equal steps (a second 1,000 row beside Full) and any extra prior may cover fewer (paired in the targets).
+    people = complete_people(base, optional=[m for m in base.method.unique()
+                                             if m.startswith("prior_") and m not in ("prior_p1", "prior_p10", "prior_p100")])
+    parts = [build(base[base.subject.isin(people)], "mean")]
+    parts += [build(base[base.subject == s], s) for s in sorted(base.subject.unique())]
     out = pd.concat(parts, ignore_index=True)
     prov = []
     for rec in out.itertuples(index=False):
@@ -287,6 +303,7 @@ def table3_frame(rows: pd.DataFrame, fits: pd.DataFrame, priors_not_run: dict) -
         out[c] = out[c].fillna("").astype(str) if c in out else ""
     for c in PROVENANCE:
         out[c] = out[c].fillna("").astype(str) if c in out else ""
+    out.attrs["people"] = [people_note(base, people, "Table 3")]
     return out
 
 
@@ -298,6 +315,40 @@ def _psnr(df, **where) -> float:
     return float(m.psnr.iloc[0]) if len(m) and pd.notna(m.psnr.iloc[0]) else float("nan")
 
 
+def complete_people(rows: pd.DataFrame, optional=()) -> list[str]:
+    """The people every method of ``rows`` (per-frame rows: subject, method) other than ``optional`` was fitted for:
+    a table's means are taken over them only, so every row of it compares the same people (a fit cut by a device
+    call's deadline would otherwise move one row's mean to other people)."""
+    sets = [set(g.subject) for m, g in rows.groupby("method") if m not in set(optional)]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def people_note(rows: pd.DataFrame, people: list[str], what: str) -> str:
+    """One line: which people the means cover, and each method fitted for fewer of them."""
+    short = [f"{m} ({len(set(g.subject) & set(people))} of {len(people)}: without "
+             f"{', '.join(sorted(set(people) - set(g.subject)))})" for m, g in rows.groupby("method", sort=False)
+             if set(people) - set(g.subject)]
+    extra = sorted(set(rows.subject) - set(people))
+    return (f"- {what}: means over the {len(people)} people with every row ({', '.join(people)})"
+            + (f"; people with some rows only, in the per-person table: {', '.join(extra)}" if extra else "")
+            + (f"; rows over fewer people (their targets are paired on those people): {'; '.join(short)}"
+               if short else "") + ".")
+
+
+def _paired(df: pd.DataFrame, methods: list[str], **where) -> tuple[dict, list[str]]:
+    """({method: mean PSNR over the people that have every one of ``methods``}, those people) from the per-person
+    rows of a result table (``subject != "mean"``)."""
+    per = df[df.subject != "mean"]
+    for k, v in where.items():
+        per = per[per[k] == v]
+    per = per[per.method.isin(methods) & per.psnr.notna()]
+    people = sorted(set.intersection(*[set(per[per.method == m].subject) for m in methods])) if len(per) else []
+    if not people:
+        return {m: float("nan") for m in methods}, []
+    per = per[per.subject.isin(people)]
+    return {m: float(per[per.method == m].psnr.mean()) for m in methods}, people
+
+
 def _is_gasp(method: str) -> bool:
     """GASP's own rows (the paper's fit and the enrolment modes), as opposed to the baselines."""
     return str(method).startswith("GASP")
@@ -307,19 +358,16 @@ def targets_enrolment(df: pd.DataFrame) -> list[str]:
     """Lines: issue 17's targets per setting where the enrolment rows ran (full fit = the paper's mean-code GASP)."""
     lines = []
     for setting in dict.fromkeys(df.setting) if len(df) else []:
-        full = _psnr(df, setting=setting, method="GASP (ours)")
-        p = {k: _psnr(df, setting=setting, method=m) for k, m in (
-            ("instant", "GASP instant (encoder, 0 steps)"), ("fast", "GASP fast (encoder + 1/4 steps)"),
-            ("encoder", "GASP (encoder init)"))}
-        if np.isnan(full) or all(np.isnan(v) for v in p.values()):
-            continue
-        for key, text, ok in (("instant", "instant within 2 dB of the full fit", lambda d: d >= -2.0),
-                              ("fast", "fast (1/4 of the steps) within 0.5 dB of the full fit", lambda d: d >= -0.5),
-                              ("encoder", "full fit from the encoder's code >= from the mean code", lambda d: d >= 0.0)):
-            if not np.isnan(p[key]):
-                d = p[key] - full
-                lines.append(f"- {setting}: {text}: {p[key]:.2f} vs {full:.2f} dB = {d:+.2f} dB "
-                             f"**{'met' if ok(d) else 'missed'}**")
+        for method, text, ok in (
+                ("GASP instant (encoder, 0 steps)", "instant within 2 dB of the full fit", lambda d: d >= -2.0),
+                ("GASP fast (encoder + 1/4 steps)", "fast (1/4 of the steps) within 0.5 dB of the full fit",
+                 lambda d: d >= -0.5),
+                ("GASP (encoder init)", "full fit from the encoder's code >= from the mean code", lambda d: d >= 0.0)):
+            p, people = _paired(df, ["GASP (ours)", method], setting=setting)
+            if people:
+                d = p[method] - p["GASP (ours)"]
+                lines.append(f"- {setting}: {text}: {p[method]:.2f} vs {p['GASP (ours)']:.2f} dB = {d:+.2f} dB "
+                             f"on {len(people)} people **{'met' if ok(d) else 'missed'}**")
     return lines
 
 
@@ -342,25 +390,32 @@ def targets_comparison(df: pd.DataFrame) -> list[str]:
 
 
 def targets_table3(df: pd.DataFrame) -> list[str]:
-    p = {v: _psnr(df, method=v) for v in df.method.unique()} if len(df) else {}
     lines = []
+    if not len(df):
+        return lines
 
-    def check(text, a, b):
-        if np.isnan(a) or np.isnan(b):
+    def check(text, better, worse):
+        p, people = _paired(df, [better, worse])
+        if not people:
             lines.append(f"- {text}: not assessable (a row was not run)")
         else:
-            lines.append(f"- {text}: {a:.2f} vs {b:.2f} dB **{'met' if a > b else 'missed'}**")
+            ok = p[better] > p[worse]
+            lines.append(f"- {text}: {p[better]:.2f} vs {p[worse]:.2f} dB on {len(people)} people "
+                         f"**{'met' if ok else 'missed'}**")
 
-    check("Full > w/o prior", p.get("full", np.nan), p.get("no_prior", np.nan))
-    check("w/o stage 3 < Full", p.get("full", np.nan), p.get("no_stage3", np.nan))
+    check("Full > w/o prior", "full", "no_prior")
+    check("w/o stage 3 < Full", "full", "no_stage3")
     for last, text in (("prior_p1000", "same training steps"), ("full", "1000 = the shipped prior, Full")):
-        sizes = [p.get(k, np.nan) for k in ("prior_p1", "prior_p10", "prior_p100", last)]
+        keys = ["prior_p1", "prior_p10", "prior_p100", last]
+        p, people = _paired(df, keys)
         head = f"- prior size 1 < 10 < 100 < 1000 ({text})"
-        if any(np.isnan(s) for s in sizes):
+        if not people:
             lines.append(f"{head}: not assessable (a row was not run)")
         else:
+            sizes = [p[k] for k in keys]
             ok = all(a < b for a, b in itertools.pairwise(sizes))
-            lines.append(f"{head}: " + ", ".join(f"{s:.2f}" for s in sizes) + f" dB **{'met' if ok else 'missed'}**")
+            lines.append(f"{head}: " + ", ".join(f"{s:.2f}" for s in sizes) + f" dB on {len(people)} people "
+                         f"({', '.join(people)}) **{'met' if ok else 'missed'}**")
     return lines
 
 
@@ -490,7 +545,8 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
             df = comparison_tables(rows, fits, number)
             if df.empty:
                 continue
-            lines = ["", "Targets:", *targets_comparison(df), *targets_enrolment(df), "", ("Baselines' training loss, drop over the last "
+            lines = ["", "People:", *df.attrs.get("people", []), "", "Targets:", *targets_comparison(df),
+                     *targets_enrolment(df), "", ("Baselines' training loss, drop over the last "
                      f"20% of the steps (plateau when < {PLATEAU_DROP:.0%}; curves: table{number}_loss_curves.png):")]
             for rec in df[(df.subject == "mean") & ~df.method.map(_is_gasp)].itertuples(index=False):
                 d = rec.loss_drop_last20
@@ -516,7 +572,8 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         not_run = {k: "not run: no prior file given (--prior)" for k, _ in PRIOR_SIZE_ROWS if k not in priors_run}
         df3 = table3_frame(rows, fits, not_run)
         if not df3.empty:
-            lines = ["", "Targets:", *targets_table3(df3), "", "Provenance:",
+            lines = ["", "People:", *df3.attrs.get("people", []), "", "Targets:", *targets_table3(df3), "",
+                     "Provenance:",
                      *provenance_lines(ok[(ok.table == "3") | ((ok.group == "monocular") & (ok.variant == "gasp"))]),
                      *protocol, "Full = GASP's monocular fit of Table 1 (shipped prior: 1,000 identities, UV 128).",
                      *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in ("ablations", "prior_size")]]

@@ -56,12 +56,14 @@ def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_count
     labels = {v: m for v, (_, m) in gpu_tables.ENROLMENT_ROWS.items()}
     psnr = {"GASP (ours)": 20.0, labels["gasp_instant"]: 17.5, labels["gasp_fast"]: 19.7,
             labels["gasp_encoder"]: 19.9, "gaussian_avatars-style (ours)": 16.0}
-    df = pd.DataFrame([{"setting": "single_image", "method": m, "subject": "mean", "psnr": v} for m, v in psnr.items()])
+    df = pd.DataFrame([{"setting": "single_image", "method": m, "subject": who, "psnr": v + d}
+                       for m, v in psnr.items() for who, d in (("mean", 0.0), ("rp010", -0.5), ("rp011", 0.5))])
+    df = df[~((df.subject == "rp011") & (df.method == labels["gasp_fast"]))]  # fast: rp010 only -> paired there
     assert tables_report.targets_comparison(df) == [
         "- single_image: GASP 20.00 dB vs best baseline 16.00 dB = +4.00 dB -> target >= +3.0 dB **met**"]
     lines = tables_report.targets_enrolment(df)
     assert [ln.rsplit("**", 2)[1] for ln in lines] == ["missed", "met", "missed"]
-    assert "-2.50 dB" in lines[0] and "-0.30 dB" in lines[1]
+    assert "-2.50 dB on 2 people" in lines[0] and "19.20 vs 19.50 dB = -0.30 dB on 1 people" in lines[1]
 
 
 def test_longest_fits_start_first_and_keep_person_order_among_equals():
@@ -168,8 +170,10 @@ def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_
     assert t3.loc[("mean", "uv512"), "status"].startswith("not run")
     assert t3.loc[("mean", "prior_p100"), "prior_subjects"] == "1000"
     md3 = (out / "table3.md").read_text()
-    assert "Full > w/o prior: 22.00 vs 16.00 dB **met**" in md3
-    assert "prior size 1 < 10 < 100 < 1000 (same training steps): 18.00, 19.00, 20.00, 21.00 dB **met**" in md3
+    assert "Full > w/o prior: 22.00 vs 16.00 dB on 2 people **met**" in md3
+    assert ("prior size 1 < 10 < 100 < 1000 (same training steps): 18.00, 19.00, 20.00, 21.00 dB on 2 people "
+            "(rp001, rp002) **met**") in md3
+    assert "- Table 3: means over the 2 people with every row (rp001, rp002)" in md3
     assert "failed: ablations/no_stage2/rp001" in md3
     with pytest.raises(Exception, match="holds an input"):
         tables_report.build_report([src], src, id_sim=False)
