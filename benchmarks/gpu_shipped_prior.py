@@ -101,10 +101,12 @@ def cmd_speed(args) -> dict:
         ids = identity_table(plan_identities(n_ids, 0, head, start=5000), head)
         views = plan_views(ids, n_views, 0, head, size)
         t0 = time.perf_counter()
-        render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device,
-                       workers=args.workers)
+        # At 512² (texture 1024, supersample 3) each worker holds ~13.5 GB of GPU memory (H200, 2026-12-01: 15 workers
+        # ran out of its 140 GB), so at most 8 there.
+        workers = min(args.workers, 8) if size >= 512 else args.workers
+        render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device, workers=workers)
         dt = time.perf_counter() - t0
-        report[f"{size}"] = {"identities": n_ids, "views": n_views, "texture": texture, "seconds": dt,
+        report[f"{size}"] = {"identities": n_ids, "views": n_views, "texture": texture, "seconds": dt, "workers": workers,
                              "images_per_second": n_ids * n_views / dt}
         print(json.dumps(report[f"{size}"]))
         shutil.rmtree(root, ignore_errors=True)
