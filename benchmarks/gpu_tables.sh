@@ -20,17 +20,8 @@ rm -rf "$run"; mkdir -p "$OUT" "$run"
 export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_DIR=$PWD/.gsplat_build \
        NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 PY=${PYTHON:-python3}
-build=
-if command -v nvidia-smi > /dev/null; then  # the GPU machine: gsplat from the carried wheels, built beside the renders
-  [ -d /tmp/site/gsplat ] || $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-  $PY -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$run/gsplat_build.log" 2>&1 &
-  build=$!
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
-else  # a CPU smoke test (pass --device cpu and a tiny size)
-  export PYTHONPATH=$PWD
-  echo "no GPU" > "$run/gsplat_build.log"
-fi
+source benchmarks/gpu_env.sh
+start_gpu_env  # gsplat from the carried wheels, built beside the people's renders (CPU smoke test: --device cpu)
 priors=()
 if [[ ",$groups," == *",prior_size,"* ]]; then
   for n in 1 10 100 1000; do

@@ -32,19 +32,9 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=4 TORCH_EXTENSIONS_D
        OMP_NUM_THREADS=${THREADS:-2} NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 PY=${PYTHON:-python3}
 log=$OUT/log.txt
-build=
-if command -v nvidia-smi > /dev/null; then  # the GPU machine: gsplat from the carried wheels, built beside the people
-  [ -d /tmp/site/gsplat ] || $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-  $PY -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$run/gsplat_build.log" 2>&1 &
-  build=$!
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
-  device=cuda tag=h200
-else  # the CPU smoke test
-  export PYTHONPATH=$PWD
-  echo "no GPU" | tee "$OUT/device.txt" > "$run/gsplat_build.log"
-  device=cpu tag=cpu_smoke
-fi
+source benchmarks/gpu_env.sh
+start_gpu_env  # gsplat from the carried wheels, built beside the people
+if [ "$on_gpu" = 1 ]; then device=cuda tag=h200; else device=cpu tag=cpu_smoke; fi
 $PY benchmarks/real_proxy_subjects.py --root "$run/people" --size "$size" > "$run/tables.txt" 2>> "$log" \
   || { echo "people not written (see $log)"; tail -3 "$log"; exit 1; }
 mapfile -t tables < "$run/tables.txt"
