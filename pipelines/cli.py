@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -96,7 +97,6 @@ def _enroll_prior_path(args):
 
 def cmd_enroll(args) -> int:
     from gasp_ops.device import resolve_device
-    from gasp_ops.fitting.config import default_fit_config
     from gasp_ops.fitting.report import enroll
     from gasp_ops.prior.checkpoint import load_prior
     from pipelines.cli_encoder import default_mode, instant_threads, load_mode_encoder
@@ -108,10 +108,7 @@ def cmd_enroll(args) -> int:
     check_enroll(args, prior_path)
     head = _build_head(args)
     device = resolve_device(args.device)
-    overrides = {}
-    if args.steps:
-        overrides.update(steps_inversion=args.steps[0], steps_decoder=args.steps[1], steps_refine=args.steps[2])
-    config = default_fit_config(args.preset, args.ablation, **overrides)
+    config = enroll_config(args)
     prior = None
     if config.use_prior:
         print(f"loading prior {prior_path}")
@@ -124,6 +121,20 @@ def cmd_enroll(args) -> int:
     print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
           f"{out['input_vs_render']}, {out['turntable_strip']}")
     return 0
+
+
+def enroll_config(args):
+    """The ``FitConfig`` of ``gasp enroll``: the preset's, the ablation, ``--steps``; the LPIPS term only with
+    ``--lpips`` (its VGG backbone is ImageNet-trained, non-commercial terms: off the default path, docs/models.md)."""
+    from gasp_ops.fitting.config import default_fit_config
+
+    overrides = {}
+    if args.steps:
+        overrides.update(steps_inversion=args.steps[0], steps_decoder=args.steps[1], steps_refine=args.steps[2])
+    config = default_fit_config(args.preset, args.ablation, **overrides)
+    if not args.lpips:
+        config = config.replace(loss=dataclasses.replace(config.loss, lpips=0.0))
+    return config
 
 
 def _load_params(path, head):
@@ -221,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="tiny")
     p.add_argument("--setting", choices=["single_image", "monocular", "multi_camera", "three_frame"])
     p.add_argument("--ablation", default="full", help="full, no_prior, no_regulariser, no_stage1/2/3")
+    p.add_argument("--lpips", action="store_true", help="add the VGG-LPIPS loss term when its weights are in the torch "
+                   "cache (ImageNet-trained: non-commercial terms; off by default)")
     p.add_argument("--steps", type=int, nargs=3, metavar=("S1", "S2", "S3"))
     p.add_argument("--image-size", type=int, help="resize frames so the longer side has this many pixels")
     p.add_argument("--subject", default="")
