@@ -35,7 +35,8 @@ def test_astronaut_through_phone_path(tmp_path, head, pictures_dir):
     matte = rep.mattes["astronaut"][0, 0]
     crop = rep.capture["crop_box"]  # the photo is framed on the head first (hair and neck kept)
     assert rep.capture["faces_found"] == 1 and crop[2] - crop[0] == rep.capture["crop_size"][0]
-    assert rep.capture["landmarks"] == "face_net" and rep.capture["matting"] in ("grabcut", "mediapipe")  # default
+    assert rep.capture["landmarks"] == "face_net"  # the defaults: face_net landmarks, face_net-cued GrabCut matte
+    assert rep.capture["matting"] in ("face_net_grabcut", "mediapipe")
     pts = (lm.points - np.array(crop[:2])).astype(int)
     assert matte[pts[:, 1], pts[:, 0]].mean() > 0.9
     assert 0.03 < row.mask_coverage < row.matte_coverage
