@@ -71,9 +71,9 @@ def soft_argmax(heat: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def save_face_net(path, net: FaceNet, record: dict) -> Path:
+    """Weights stored as float16 (half the file; the network runs in float32 after loading)."""
     from gasp_ops.io.tensors import save_tensors
 
-    """Weights stored as float16 (half the file; the network runs in float32 after loading)."""
     meta = {"kind": KIND, "size": net.size, "width": net.width, "n_landmarks": net.n_landmarks, "record": record}
     return save_tensors(path, {k: v.detach().cpu().half().contiguous() for k, v in net.state_dict().items()}, meta)
 
