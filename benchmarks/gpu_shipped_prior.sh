@@ -129,6 +129,38 @@ elif [ "$stage" = faces ]; then
   grep -E "rendered|step|iou|px" "$OUT/face_net.log" | tail -6
   tar cf "$OUT/face_net.tar" -C .face_out --exclude='pool_*' . 2>/dev/null
   ls -la "$OUT"
+elif [ "$stage" = uv ]; then
+  # Table 3's UV rows (issue 15): the 100-identity prior's data (first 100 identities of the shipped plan, seed 0),
+  # four priors side by side differing only in the UV resolution (64 / 128 / 256 / 512), the same steps (UV_STEPS,
+  # default 2,000; a prior cut by the time budget records its own step count), then their monocular fits on the
+  # tables' held-out people (benchmarks/gpu_tables.sh, group prior_size, first 3 people). Extra arguments (after
+  # the budget) go to gpu_tables.py, e.g. --commit <HASH>. Returns uv_priors.tar (fp16 priors, curves, logs) and
+  # tables_prior_size.tar.
+  shift 2
+  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 100 --views 16 --size 256 \
+      --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  train_s=${UV_TRAIN_S:-$(( (budget - SECONDS) * 48 / 100 ))}
+  echo "training 4 UV priors for at most $train_s s"
+  uv_variants=()
+  for uv in 64 128 256 512; do uv_variants+=(--variant "uv$uv:100;uv_resolution=$uv;lr={\"codes\":0.001}"); done
+  python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/uv" --seconds $train_s \
+      --steps ${UV_STEPS:-2000} --uv 128 --size 256 "${uv_variants[@]}" > "$OUT/uv_train.log" 2>&1
+  for uv in 64 128 256 512; do
+    python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print('uv$uv steps', s.get('steps'), 'gaussians', s.get('gaussians'))" \
+        .gpu_prior/priors/uv$uv/summary.json 2>&1 | tail -1
+  done
+  mv "$OUT/uv/priors.tar" "$OUT/uv_priors.tar"; rm -rf "$OUT/uv"
+  if [ "$(stat -c %s "$OUT/uv_priors.tar")" -gt 15728640 ]; then  # the device returns files of <= 16 MiB
+    split -b 15m "$OUT/uv_priors.tar" "$OUT/uv_priors.tar.part."; rm "$OUT/uv_priors.tar"
+  fi
+  priors=()
+  for uv in 64 128 256 512; do
+    f=.gpu_prior/priors/uv$uv/prior_fp16.safetensors
+    [ -f $f ] && priors+=(--prior "uv$uv=$f")
+  done
+  bash benchmarks/gpu_tables.sh prior_size $(( budget - SECONDS - 5 )) --group-subjects prior_size=3 --workers 12 \
+      "${priors[@]}" "$@"
 elif [ "$stage" = eval ]; then
   wait $build; tail -1 "$OUT/gsplat_build.log"
   shift 2

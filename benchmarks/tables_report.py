@@ -48,9 +48,13 @@ PLATEAU_DROP = 0.02
 #: 1,000-identity prior at the same 4,791 training steps (the shipped one, = Full, trained on to 11,453).
 PRIOR_SIZE_ROWS = [("p1", "prior size 1"), ("p10", "prior size 10"), ("p100", "prior size 100"),
                    ("p1000", "prior size 1000 (same steps as 1/10/100)")]
-UV_ROWS = [("uv64", "UV 64"), ("uv256", "UV 256"), ("uv512", "UV 512")]
-UV_NOT_RUN = ("not run: needs a prior trained at this UV resolution (the shipped prior is UV 128; training one "
-              "takes a device call of its own, more than this run's budget)")
+#: UV rows fitted with their own prior (``--prior uvN=PATH``): four priors trained side by side on the same data (the
+#: 100-identity prior's) for the same number of steps, differing only in the UV resolution of the Gaussian binding
+#: (``bash benchmarks/gpu_shipped_prior.sh uv``); the shipped prior is UV 128 too (= Full, 1,000 identities).
+UV_ROWS = [("uv64", "UV 64 (100 identities, equal steps)"), ("uv128", "UV 128 (100 identities, equal steps)"),
+           ("uv256", "UV 256 (100 identities, equal steps)"), ("uv512", "UV 512 (100 identities, equal steps)")]
+UV_NOT_RUN = ("not run: needs a prior trained at this UV resolution (`bash benchmarks/gpu_shipped_prior.sh uv`, a "
+              "device call of its own)")
 
 
 # ---------------------------------------------------------------------------------------------------------- inputs
@@ -273,9 +277,9 @@ def table3_frame(rows: pd.DataFrame, fits: pd.DataFrame, priors_not_run: dict) -
         for k, label in PRIOR_SIZE_ROWS:
             sweep.append(sweep_entry(f"prior_{k}", label, f"prior_{k}", priors_not_run.get(k, "not run: no rows")))
         sweep.append(sweep_entry("prior_shipped", "prior size 1000 (= Full, shipped)", "full", "not run: no Full rows"))
-        sweep.append(sweep_entry("uv128", "UV 128 (= Full, shipped)", "full", "not run: no Full rows"))
+        sweep.append(sweep_entry("uv_shipped", "UV 128 (= Full, shipped)", "full", "not run: no Full rows"))
         for k, label in UV_ROWS:
-            sweep.append(sweep_entry(k, label, f"prior_{k}", UV_NOT_RUN))
+            sweep.append(sweep_entry(f"prior_{k}", label, f"prior_{k}", UV_NOT_RUN))
         for k in extra:
             sweep.append(sweep_entry(k, k, k, "not run"))
         df = table3(sub_rows[sub_rows.method.isin([key for _, key in TABLE3_ROWS])], sweep=sweep)
@@ -292,7 +296,7 @@ def table3_frame(rows: pd.DataFrame, fits: pd.DataFrame, priors_not_run: dict) -
     out = pd.concat(parts, ignore_index=True)
     prov = []
     for rec in out.itertuples(index=False):
-        key = {"prior_shipped": "full", "uv128": "full"}.get(rec.method, rec.method)
+        key = {"prior_shipped": "full", "uv_shipped": "full"}.get(rec.method, rec.method)
         g = fit_of.get(key, ok.iloc[0:0])
         if rec.subject != "mean":
             g = g[g.subject == rec.subject]
@@ -420,6 +424,13 @@ def targets_table3(df: pd.DataFrame) -> list[str]:
             ok = all(a < b for a, b in itertools.pairwise(sizes))
             lines.append(f"{head}: " + ", ".join(f"{s:.2f}" for s in sizes) + f" dB on {len(people)} people "
                          f"({', '.join(people)}) **{'met' if ok else 'missed'}**")
+    keys = [f"prior_{k}" for k, _ in UV_ROWS]
+    run = [k for k in keys if (df.method.eq(k) & df.psnr.notna() & df.subject.ne("mean")).any()]
+    p, people = _paired(df, run) if run else ({}, [])
+    if people:  # no target in the issue: the four values, for the reader
+        lines.append("- UV " + " / ".join(k[8:] for k in keys if k in p) + " (100 identities, equal steps): "
+                     + ", ".join(f"{p[k]:.2f}" for k in keys if k in p) + f" dB on {len(people)} people "
+                     f"({', '.join(people)}) (no target: reported)")
     return lines
 
 
