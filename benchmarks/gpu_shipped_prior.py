@@ -5,7 +5,8 @@
     python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out $OUT --seconds 300 \
         --variant all:0 --variant p100:100 --variant p10:10 --variant p1:1
 
-``data`` plans the paper's identity/view tables (seed 0, identities ``syn_00000..``) and renders them with
+``data`` plans the paper's identity/view tables (seed 0, identities ``syn_00000..``; ``--domain real_proxy --start
+20000``: the encoder's people without codes, ``rp_20000..``, never used for evaluation) and renders them with
 ``gasp_ops.synthetic.parallel_render`` (one process per host core, the mesh rasteriser on the GPU); complete
 identities are skipped, so a second call finishes an interrupted one. ``speed`` times the generator end to end on
 fresh identities (indices from 5,000, never used for training) at 512² (texture 1024, 50 views, the paper's
@@ -36,8 +37,8 @@ def _head(device):
     return ProceduralHead().to(device)
 
 
-def plan(root: Path, n: int, views: int, size: int, start: int = 0, seed: int = 0):
-    """Write (or reuse) the identity and view tables of ``n`` prior-domain identities from index ``start``."""
+def plan(root: Path, n: int, views: int, size: int, start: int = 0, seed: int = 0, domain: str = "prior"):
+    """Write (or reuse) the identity and view tables of ``n`` identities of ``domain`` from index ``start``."""
     from gasp_ops.io.tables import read_parquet, write_parquet
     from gasp_ops.synthetic.dataset_plan import identity_table, plan_identities, plan_views
 
@@ -46,7 +47,7 @@ def plan(root: Path, n: int, views: int, size: int, start: int = 0, seed: int = 
     if (root / "views.parquet").is_file():
         return read_parquet(root / "identities.parquet"), read_parquet(root / "views.parquet")
     head = _head("cpu")
-    ids = identity_table(plan_identities(n, seed, head, start=start), head)
+    ids = identity_table(plan_identities(n, seed, head, domain=domain, start=start), head)
     table = plan_views(ids, views, seed, head, size)
     write_parquet(root / "identities.parquet", ids)
     write_parquet(root / "views.parquet", table)
@@ -58,7 +59,7 @@ def cmd_data(args) -> dict:
 
     root = Path(args.root) / "synthetic"
     t0 = time.perf_counter()
-    ids, views = plan(root, args.identities, args.views, args.size)
+    ids, views = plan(root, args.identities, args.views, args.size, start=args.start, domain=args.domain)
     t_plan = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = render_dataset(root, ids, views, texture_size=args.texture, supersample=3, device=args.device,
@@ -197,6 +198,8 @@ def main() -> None:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--identities", type=int, default=1000)
+    ap.add_argument("--start", type=int, default=0, help="data: index of the first identity")
+    ap.add_argument("--domain", default="prior", help="data: prior or real_proxy (people for the encoder's proxy loss)")
     ap.add_argument("--views", type=int, default=16)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--texture", type=int, default=512)

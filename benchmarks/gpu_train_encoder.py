@@ -15,6 +15,10 @@ starts empty unless ``--resume`` (then the checkpoint's own config and step coun
 cut off by the device's time limit continues exactly). With gsplat installed from wheels, pass ``--gsplat-so`` as
 for the other GPU scripts (the novel-view check renders; without gsplat it uses the reference renderer).
 ``--set key=value`` overrides ``EncoderConfig`` fields (values JSON), e.g. ``--set render_weight=0.1``.
+``--proxy-dataset DIR``: a second synthetic dataset of people the prior has no code for (e.g. ``real_proxy``
+identities rendered by ``gpu_shipped_prior.py data --domain real_proxy``), used by the render loss of
+``--set proxy_weight=W`` (each encoded from its input frames, rendered at another of its views); 5 % of them held
+out and scored (novel-view PSNR) in the summary.
 CPU smoke run: ``--device cpu --preset tiny --seconds 20``.
 """
 
@@ -45,14 +49,14 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def calibrate(prior, views, config, head, device) -> dict:
+def calibrate(prior, views, config, head, device, proxy_views=None) -> dict:
     """Seconds per training step (incl. its data work), from a 25-step throw-away run after a 5-step warm-up."""
     from gasp_ops.encoder.train import train_encoder
 
     probe = config.replace(val_every=0, keep_best=False, steps=10**6)
-    train_encoder(prior, views, probe, head, None, device=device, stop_at=5)
+    train_encoder(prior, views, probe, head, None, device=device, stop_at=5, proxy_views=proxy_views)
     t0 = time.perf_counter()
-    train_encoder(prior, views, probe, head, None, device=device, stop_at=25)
+    train_encoder(prior, views, probe, head, None, device=device, stop_at=25, proxy_views=proxy_views)
     _sync(device)
     per = (time.perf_counter() - t0) / 25
     return {"seconds_per_step": per}
@@ -92,6 +96,7 @@ def main() -> int:
     ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so (as the other scripts)")
     ap.add_argument("--set", action="append", default=[], help="EncoderConfig field=value (value JSON)")
     ap.add_argument("--resume", action="store_true", help="continue --work's checkpoint (default: start afresh)")
+    ap.add_argument("--proxy-dataset", default=None, help="people without codes for --set proxy_weight=W")
     args = ap.parse_args()
 
     from gasp_ops.encoder.config import EncoderConfig, default_encoder_config
@@ -123,6 +128,15 @@ def main() -> int:
     views = open_prior_views(meta, args.dataset, args.prior)
     if device.type == "cuda":
         views = views.to(device)
+    proxy = None
+    if args.proxy_dataset:
+        from gasp_ops.prior.dataset_batches import PriorViews
+        from gasp_ops.synthetic.dataset_reader import SyntheticDataset
+
+        proxy = PriorViews.from_synthetic(SyntheticDataset.open(Path(args.proxy_dataset), check_files=True), 0,
+                                          views.image_size[0], 0)
+        proxy = proxy.to(device) if device.type == "cuda" else proxy
+        print(f"proxy people: {proxy.num_subjects} identities, {len(proxy)} views", flush=True)
     record["load_seconds"] = time.perf_counter() - t0
     print(f"loaded {views.num_subjects} identities, {len(views)} views at {views.image_size[0]} px in "
           f"{record['load_seconds']:.1f} s", flush=True)
@@ -132,23 +146,23 @@ def main() -> int:
         record["resumed_from"] = str(ckpt)
     else:
         config = default_encoder_config(args.preset, **overrides)
-        record["calibration"] = calibrate(prior, views, config, head, device)
+        record["calibration"] = calibrate(prior, views, config, head, device, proxy)
         steps = max(10, int(0.9 * args.seconds / record["calibration"]["seconds_per_step"]))
         config = config.replace(steps=steps, checkpoint_every=max(steps // 4, 1))
         print(f"calibration: {record['calibration']['seconds_per_step'] * 1000:.1f} ms/step -> {steps} steps",
               flush=True)
     record["steps_planned"] = config.steps
     result = train_encoder(prior, views, config, head, work, device=device, log=lambda m: print(m, flush=True),
-                           max_seconds=args.seconds, progress=False)
+                           max_seconds=args.seconds, progress=False, proxy_views=proxy)
     t1 = time.perf_counter()
-    report = evaluation_report(result, prior, views, head, device)
+    report = evaluation_report(result, prior, views, head, device, proxy_views=proxy)
     record["eval_seconds"] = time.perf_counter() - t1
     try:
         record["latency"] = instant_latency(result.model, prior, views, head, device)
     except Exception as exc:  # noqa: BLE001 - a failed timing must not lose the trained encoder
         record["latency"] = f"unavailable: {type(exc).__name__}: {exc}"
     summary = write_encoder_outputs(work, result, report, prior_path=args.prior, dataset_root=args.dataset,
-                                    extra={"device": record["device"]})
+                                    extra={"device": record["device"], "proxy_dataset": args.proxy_dataset or ""})
     for name in ("encoder.safetensors", "encoder_summary.json", "encoder_curves.png"):
         shutil.copyfile(work / name, out / name)
     record.update({k: summary[k] for k in ("steps", "stopped_early", "train_seconds_this_run", "parameters",

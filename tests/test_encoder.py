@@ -151,12 +151,13 @@ def test_file_round_trip_and_sha256_checks(prior, views, head, trained, tmp_path
 def test_mode_configs_and_init_checks(prior, trained, head):
     paper = default_fit_config("paper")
     fast = mode_config(paper, "fast")
-    assert (fast.steps_inversion, fast.steps_decoder, fast.steps_refine, fast.init) == (125, 125, 25, "encoder")
+    assert (fast.steps_inversion, fast.steps_decoder, fast.steps_refine, fast.init) == (28, 147, 100, "encoder")
     assert (fast.steps_inversion + fast.steps_decoder + fast.steps_refine) * 4 <= 1100
     t = mode_config(default_fit_config("tiny"), "fast")
-    tiny = default_fit_config("tiny")
-    assert (t.steps_inversion, t.steps_decoder, t.steps_refine) == tuple(
-        max(1, int(getattr(tiny, k) * 0.25)) for k in ("steps_inversion", "steps_decoder", "steps_refine"))
+    assert (t.steps_inversion, t.steps_decoder, t.steps_refine) == (4, 23, 18)  # tiny: 20 / 40 / 120
+    assert (t.steps_inversion + t.steps_decoder + t.steps_refine) * 4 <= 180
+    no2 = mode_config(paper.replace(steps_decoder=0), "fast")  # a skipped stage stays skipped, its share moves
+    assert (no2.steps_inversion, no2.steps_decoder, no2.steps_refine) == (15, 0, 100)
     inst = mode_config(paper, "instant")
     assert inst.steps_inversion == inst.steps_decoder == inst.steps_refine == 0
     assert mode_config(paper, "full").steps_inversion == 500 and mode_config(paper, None) is paper
@@ -287,3 +288,27 @@ def test_time_vs_quality_points(prior, head, trained, tmp_path):
     assert len(summary) == 4 and (summary.frames == 2).all()
     assert plot_time_quality(summary, tmp_path / "curve.png", ("psnr",)).stat().st_size > 1000
     assert markdown_table(summary).count("\n") == 6
+
+
+def test_proxy_people_train_through_the_render_loss(prior, views, head, tmp_path):
+    """People without codes (here the same renders, their codes never read) add a novel-view render loss: it is
+    logged, it changes the weights, it is deterministic, its held-out people are scored; without them it refuses."""
+    from gasp_ops.encoder.run import evaluation_report
+
+    with pytest.raises(GaspInputError, match="proxy_weight"):
+        train_encoder(prior, views, tiny(steps=2, proxy_weight=1.0), head)
+    cfg = tiny(steps=40, log_every=1, proxy_weight=1.0, proxy_batch=3)
+    a = train_encoder(prior, views, cfg, head, proxy_views=views)
+    b = train_encoder(prior, views, cfg, head, proxy_views=views)
+    plain = train_encoder(prior, views, cfg.replace(proxy_weight=0.0), head, proxy_views=views)
+    sa, sb, sp = a.model.state_dict(), b.model.state_dict(), plain.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sp[k]) for k in sa)
+    proxy = a.history["proxy"]
+    assert min(proxy) > 0 and max(plain.history["proxy"]) == 0.0
+    assert np.mean(proxy[-10:]) < np.mean(proxy[:10])
+    assert a.proxy_val_subjects and not set(a.proxy_val_subjects) & set(a.proxy_train_subjects)
+    report = evaluation_report(a, prior, views, head, proxy_views=views)
+    nv = report["proxy_val_novel_view"]
+    assert nv["subjects"] == len(a.proxy_val_subjects) and "prior_code" not in str(nv.keys())
+    assert np.isfinite(nv["psnr_encoder"]) and np.isfinite(nv["psnr_mean_code"])

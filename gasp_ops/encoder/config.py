@@ -29,6 +29,10 @@ class EncoderConfig:
         val_fraction: share of the prior's identities held out of encoder training (every view of them) to measure
         generalisation to new people; render_weight: weight of a render loss (L1 + alpha L1 of one frame per
         subject rendered with the predicted code through the frozen prior decoder; 0 = code loss only);
+        proxy_weight: weight of the same render loss on a second set of people that have no code (``proxy_views``
+        of ``train_encoder``: e.g. ``real_proxy`` renders, other texture statistics, directional light, colour
+        cast and noise), each encoded from its input frames and rendered at another of its views (a novel view;
+        0 = no second set); proxy_batch: such people per step;
         jitter_shift / jitter_scale: crop-box augmentation (shift uniform in +-jitter_shift x side, scale x
         exp(uniform +-jitter_scale)); colour_jitter: per-channel gain uniform in 1 +- colour_jitter;
         checkpoint_every, log_every: in steps; mixed_precision: bf16 autocast of the CNN on CUDA.
@@ -53,6 +57,8 @@ class EncoderConfig:
     weight_decay: float = 1e-4
     val_fraction: float = 0.05
     render_weight: float = 0.0
+    proxy_weight: float = 0.0
+    proxy_batch: int = 16
     jitter_shift: float = 0.04
     jitter_scale: float = 0.06
     colour_jitter: float = 0.1
@@ -65,7 +71,8 @@ class EncoderConfig:
 
     def validate(self) -> "EncoderConfig":
         for name, lo in (("crop_size", 16), ("width", 1), ("blocks", 1), ("head_hidden", 1), ("steps", 1),
-                         ("batch_size", 1), ("max_frames", 1), ("checkpoint_every", 1), ("log_every", 1)):
+                         ("batch_size", 1), ("max_frames", 1), ("checkpoint_every", 1), ("log_every", 1),
+                         ("proxy_batch", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise GaspInputError(name, f"must be an integer >= {lo}, got {v!r}")
@@ -76,7 +83,7 @@ class EncoderConfig:
         for name in ("use_shape", "mixed_precision", "keep_best"):
             if not isinstance(getattr(self, name), bool):
                 raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
-        for name in ("crop_scale", "crop_lift", "lr", "lr_final_fraction", "weight_decay", "render_weight",
+        for name in ("crop_scale", "crop_lift", "lr", "lr_final_fraction", "weight_decay", "render_weight", "proxy_weight",
                      "jitter_shift", "jitter_scale", "colour_jitter"):
             check_nonnegative(name, getattr(self, name))
         if self.crop_scale <= 0:

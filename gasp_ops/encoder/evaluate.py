@@ -58,9 +58,10 @@ def code_errors(model: IdentityEncoder, prior, views: PriorViews, head: HeadMode
 
 @torch.no_grad()
 def novel_view_report(model: IdentityEncoder, prior, views: PriorViews, head: HeadModel, subjects, device=None,
-                      max_subjects: int = 64) -> dict:
+                      max_subjects: int = 64, with_prior_code: bool = True) -> dict:
     """Encode each subject's first view alone, render its last view (a different camera and expression) with the
-    predicted code, the prior's own code and the mean code; mean PSNR (dB, over black) against the ground truth."""
+    predicted code, the prior's own code (``with_prior_code``: only for the prior's own identities) and the mean
+    code; mean PSNR (dB, over black) against the ground truth."""
     from gasp_ops.prior.evaluate import psnr, render_views
 
     dev = torch.device(device) if device is not None else model.code_mean.device
@@ -73,11 +74,13 @@ def novel_view_report(model: IdentityEncoder, prior, views: PriorViews, head: He
     crops = view_crops(views, src, head.to(dev), model.config, dev)[:, None]
     subj = torch.tensor(chosen, device=dev)
     pred = model.to(dev).eval()(crops, None, views.identity_coeffs.to(dev)[subj]).float()
-    own = prior.codes.detach()[subj.to(prior.codes.device)].float()
     mean = model.code_mean[None].expand(len(chosen), -1)
     target = views.gather(dst).rgb
     out = {"subjects": len(chosen)}
-    for name, codes in (("encoder", pred), ("prior_code", own), ("mean_code", mean)):
+    named = [("encoder", pred), ("mean_code", mean)]
+    if with_prior_code:
+        named.insert(1, ("prior_code", prior.codes.detach()[subj.to(prior.codes.device)].float()))
+    for name, codes in named:
         rgb, _ = render_views(prior, views, dst, head, codes=codes.to(prior.features.device))
         out[f"psnr_{name}"] = float(psnr(rgb, target).mean())
     return out

@@ -40,9 +40,10 @@ def open_prior_views(prior_meta: dict, dataset_root, prior_path="prior") -> Prio
 
 
 def evaluation_report(result: EncoderTrainResult, prior, views: PriorViews, head, device=None,
-                      max_train_subjects: int = 64) -> dict:
+                      max_train_subjects: int = 64, proxy_views: PriorViews | None = None) -> dict:
     """Held-out code errors (single frames, every view; pooled ``max_frames`` views), the same on up to
-    ``max_train_subjects`` training identities (4 views each, for the generalisation gap) and novel-view PSNR."""
+    ``max_train_subjects`` training identities (4 views each, for the generalisation gap) and novel-view PSNR; with
+    ``proxy_views`` (the people without codes it trained on) the novel-view PSNR of its held-out ones too."""
     model = result.model
     report: dict = {"train_subjects": len(result.train_subjects), "val_subjects": len(result.val_subjects)}
 
@@ -61,6 +62,10 @@ def evaluation_report(result: EncoderTrainResult, prior, views: PriorViews, head
         report["val"] = "unavailable: val_fraction = 0 (no identity held out)"
     guarded("train_single", lambda: code_errors(model, prior, views, head, result.train_subjects[:max_train_subjects],
                                                 1, device, max_views=4))
+    if proxy_views is not None and result.proxy_val_subjects:
+        guarded("proxy_val_novel_view", lambda: novel_view_report(model, prior, proxy_views, head,
+                                                                  result.proxy_val_subjects, device,
+                                                                  with_prior_code=False))
     return report
 
 
@@ -73,7 +78,7 @@ def plot_encoder_curves(history: dict, path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
     steps = np.asarray(history.get("step", []))
-    for name in ("code", "render"):
+    for name in ("code", "render", "proxy"):
         vals = np.asarray(history.get(name, []), float)
         if vals.size == steps.size and vals.size and np.any(vals > 0):
             ax.plot(steps, vals, lw=1, label=f"train {name} loss")
@@ -103,7 +108,8 @@ def write_encoder_outputs(out_dir, result: EncoderTrainResult, report: dict, *, 
         "parameters": model.parameter_count(), "config": model.config.as_dict(), "report": report,
         "prior": str(prior_path) if prior_path else "", "prior_sha256": file_sha256(prior_path) if prior_path else "",
         "prior_fingerprint": model.prior_fingerprint, "dataset": str(dataset_root) if dataset_root else "",
-        "val_subjects": result.val_subjects, **result.extra, **(extra or {}),
+        "val_subjects": result.val_subjects, "proxy_subjects": len(result.proxy_train_subjects),
+        "proxy_val_subjects": result.proxy_val_subjects, **result.extra, **(extra or {}),
     }
     path = save_encoder(out / ENCODER_NAME, model, {"summary": summary})
     summary.update({"encoder_sha256": file_sha256(path), "encoder_bytes": path.stat().st_size})

@@ -4,7 +4,10 @@ Targets: the prior's identity codes z_j (one per training identity of the prior,
 Loss per step: mean over the batch and code dimensions of (u_pred - (z_j - mean) / std)^2, the code error in units
 of the training codes' per-dimension spread (predicting the mean code scores ~1), plus ``render_weight`` x (L1 +
 alpha L1) of one frame per subject rendered with the predicted code through the frozen prior (decoder, features,
-template; over black, against the premultiplied target).
+template; over black, against the premultiplied target), plus ``proxy_weight`` x the same render loss on a second
+set of people without codes (``proxy_views``, e.g. ``real_proxy`` renders: the photo-like domain the prior never
+sees), each encoded from its input frames and rendered at another of its views, so the encoder learns the code whose
+decoded avatar explains a person from every side, not only codes of prior-domain images.
 
 Batches are functions of (seed, step): subjects from ``BatchSchedule`` over the encoder's training identities, the
 frame count, views, crop jitter and colour gains from ``generator(seed, "encoder-step", step)``. With the
@@ -42,16 +45,17 @@ from gasp_ops.seeding import generator
 
 CHECKPOINT_NAME = "encoder_checkpoint.safetensors"
 BEST_NAME = "encoder_best_state.safetensors"
-LOGGED = ("total", "code", "render", "lr")
+LOGGED = ("total", "code", "render", "proxy", "lr")
 #: The checkpoint's "model" tag (the checkpoint format is the prior's, ``gasp_ops.prior.checkpoint``).
 CHECKPOINT_TAG = "gasp_encoder"
 
 
 @dataclass
 class EncoderTrainResult:
-    """model: the trained encoder (eval mode); history: {"step": [...], "total", "code", "render", "lr"};
+    """model: the trained encoder (eval mode); history: {"step": [...], "total", "code", "render", "proxy", "lr"};
     step: completed steps; train_subjects / val_subjects: prior identity indices; seconds: wall time of this call's
-    steps; stopped_early: ``max_seconds`` ended the run before ``config.steps``."""
+    steps; stopped_early: ``max_seconds`` ended the run before ``config.steps``; proxy_train_subjects /
+    proxy_val_subjects: indices into ``proxy_views`` (empty without them)."""
 
     model: IdentityEncoder
     history: dict
@@ -62,6 +66,8 @@ class EncoderTrainResult:
     stopped_early: bool = False
     checkpoint: Path | None = None
     extra: dict = field(default_factory=dict)
+    proxy_train_subjects: list = field(default_factory=list)
+    proxy_val_subjects: list = field(default_factory=list)
 
 
 def learning_rate(config: EncoderConfig, step: int) -> float:
@@ -76,32 +82,36 @@ def learning_rate(config: EncoderConfig, step: int) -> float:
 
 @dataclass
 class StepSample:
-    """subjects [B]; idx [B, F] view indices; jitter [B*F, 3]; gain [B*F, 3]."""
+    """subjects [B]; idx [B, F] view indices; jitter [B*F, 3]; gain [B*F, 3]; targets [B]: per subject a view not
+    among its inputs (the next one of the same shuffle; one of them when the subject has no other view)."""
 
     subjects: torch.Tensor
     idx: torch.Tensor
     jitter: torch.Tensor
     gain: torch.Tensor
+    targets: torch.Tensor
 
 
 def sample_step(config: EncoderConfig, schedule: BatchSchedule, per_subject: list[torch.Tensor],
-                step: int) -> StepSample:
-    """The batch of step ``step`` (a function of the seed and the step only)."""
+                step: int, tag: str = "encoder-step") -> StepSample:
+    """The batch of step ``step`` (a function of the seed, ``tag`` and the step only)."""
     subjects = schedule.indices(step)
-    g = generator(config.seed, "encoder-step", step)
+    g = generator(config.seed, tag, step)
     frames = 1
     if config.max_frames > 1 and float(torch.rand((), generator=g)) >= config.single_frame_prob:
         frames = int(torch.randint(2, config.max_frames + 1, (), generator=g))
-    rows = []
+    rows, targets = [], []
     for s in subjects.tolist():
         mine = per_subject[s]
-        pick = torch.randperm(len(mine), generator=g)[:frames]
+        order = torch.randperm(len(mine), generator=g)
+        pick = order[:frames]
         rows.append(mine[pick[torch.arange(frames) % len(pick)]])
+        targets.append(mine[order[min(frames, len(order) - 1)]])
     n = len(subjects) * frames
     scale = torch.tensor([config.jitter_shift, config.jitter_shift, config.jitter_scale])
     jitter = (torch.rand(n, 3, generator=g) * 2 - 1) * scale
     gain = 1 + (torch.rand(n, 3, generator=g) * 2 - 1) * config.colour_jitter
-    return StepSample(subjects, torch.stack(rows), jitter, gain)
+    return StepSample(subjects, torch.stack(rows), jitter, gain, torch.stack(targets))
 
 
 def sample_crops(views: PriorViews, head: HeadModel, config: EncoderConfig, sample: StepSample, device) -> torch.Tensor:
@@ -132,29 +142,37 @@ def frozen_copy(prior):
     return p.eval()
 
 
-def check_inputs(prior, views: PriorViews, head: HeadModel) -> None:
+def check_inputs(prior, views: PriorViews, head: HeadModel, proxy_views: PriorViews | None = None,
+                 config: EncoderConfig | None = None) -> None:
     if views.num_subjects != prior.num_subjects:
         raise GaspInputError("views", f"{views.num_subjects} identities but the prior has {prior.num_subjects} codes; "
                              "load the views with the prior's n_subjects (PriorViews.from_synthetic)")
-    if views.identity_coeffs.shape[1] != head.n_identity:
-        raise GaspInputError("views", f"identity coefficients of size {views.identity_coeffs.shape[1]} do not fit "
-                             f"head model {getattr(head, 'name', 'head')!r} ({head.n_identity})")
+    for name, v in (("views", views), ("proxy_views", proxy_views)):
+        if v is not None and v.identity_coeffs.shape[1] != head.n_identity:
+            raise GaspInputError(name, f"identity coefficients of size {v.identity_coeffs.shape[1]} do not fit "
+                                 f"head model {getattr(head, 'name', 'head')!r} ({head.n_identity})")
+    if config is not None and config.proxy_weight > 0 and proxy_views is None:
+        raise GaspInputError("proxy_weight", f"is {config.proxy_weight} but no proxy_views (people without codes) "
+                             "were given")
 
 
 def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadModel, out_dir=None, *,
                   device=None, log: Callable[[str], None] | None = None, stop_at: int | None = None,
-                  resume: bool = True, max_seconds: float | None = None, progress: bool = False) -> EncoderTrainResult:
+                  resume: bool = True, max_seconds: float | None = None, progress: bool = False,
+                  proxy_views: PriorViews | None = None) -> EncoderTrainResult:
     """Train (or resume from ``out_dir/encoder_checkpoint.safetensors``) an encoder for ``prior``'s codes.
 
     prior: trained ``GaussianPrior`` (not modified); views: its training views (subject j = the prior's code j);
     head: the head model of the views. stop_at: stop after that many completed steps (as if interrupted).
+    proxy_views: people without codes for the ``proxy_weight`` render loss (used only when it is > 0); a share
+    ``val_fraction`` of them is held out too.
     With ``config.val_every`` the held-out error is tracked (``history["val"]``) and, with ``keep_best``, the
     returned model has the weights of its lowest value (kept in ``out_dir/encoder_best_state.safetensors`` too, so a
     resumed run keeps them).
     """
     config = config.validate()
     log = log or (lambda msg: None)
-    check_inputs(prior, views, head)
+    check_inputs(prior, views, head, proxy_views, config)
     dev = torch.device(device) if device is not None else prior.features.device
     head = head.to(dev)
     frozen = frozen_copy(prior).to(dev)
@@ -181,6 +199,13 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
     shapes = views.identity_coeffs.to(dev)
     per_subject = views_by_subject(views)
     schedule = BatchSchedule(torch.tensor(train_s), config.batch_size, config.seed)
+    proxy = None  # (views, per-subject views, schedule, shapes) of the people without codes
+    proxy_train, proxy_val = [], []
+    if proxy_views is not None and config.proxy_weight > 0:
+        proxy_train, proxy_val = split_subjects(proxy_views.num_subjects, config.val_fraction, config.seed)
+        proxy = (proxy_views, views_by_subject(proxy_views),
+                 BatchSchedule(torch.tensor(proxy_train), config.proxy_batch, config.seed + 1),
+                 proxy_views.identity_coeffs.to(dev))
     autocast = torch.bfloat16 if (dev.type == "cuda" and config.mixed_precision) else None
     end = config.steps if stop_at is None else min(config.steps, stop_at)
     bar = None
@@ -203,10 +228,18 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
         code_term = ((u - model.normalise(codes[subj])) ** 2).mean()
         loss = code_term
         render_term = code_term.new_zeros(())
+        proxy_term = code_term.new_zeros(())
         if config.render_weight > 0:
             pred = model.code_mean + model.code_std * u
             render_term = render_loss(frozen, head, views, sample.idx[:, 0], pred, dev)
             loss = loss + config.render_weight * render_term
+        if proxy is not None:
+            pviews, pper, pschedule, pshapes = proxy
+            ps = sample_step(config, pschedule, pper, step, tag="encoder-proxy-step")
+            pu = model.forward_normalised(sample_crops(pviews, head, config, ps, dev), None,
+                                          pshapes[ps.subjects.to(dev)], autocast)
+            proxy_term = render_loss(frozen, head, pviews, ps.targets, model.code_mean + model.code_std * pu, dev)
+            loss = loss + config.proxy_weight * proxy_term
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -214,7 +247,8 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
         timed_out = max_seconds is not None and time.perf_counter() - t0 >= max_seconds
         last = done == config.steps or timed_out  # (not a ``stop_at`` interruption: a resumed run logs the same)
         if done % config.log_every == 0 or last:
-            values = [float(loss.detach()), float(code_term.detach()), float(render_term.detach()), lr]
+            values = [float(loss.detach()), float(code_term.detach()), float(render_term.detach()),
+                      float(proxy_term.detach()), lr]
             record_terms(history, done, LOGGED, values)
             if bar is not None:
                 bar.set_postfix(code=f"{values[1]:.4f}")
@@ -252,4 +286,4 @@ def train_encoder(prior, views: PriorViews, config: EncoderConfig, head: HeadMod
         f"{history['code'][-1] if history['code'] else float('nan'):.4f}")
     return EncoderTrainResult(model=model.eval(), history=history, step=step, train_subjects=train_s,
                               val_subjects=val_s, seconds=seconds, stopped_early=stopped, checkpoint=ckpt,
-                              extra=result_extra)
+                              extra=result_extra, proxy_train_subjects=proxy_train, proxy_val_subjects=proxy_val)
