@@ -449,6 +449,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--groups", default="single_image,monocular", help=f"comma list of {', '.join(GROUPS)}")
     ap.add_argument("--prior", action="append", default=[], help="NAME=PATH: a Tab. 3 prior-size / UV row")
+    ap.add_argument("--variants", default="",
+                    help="comma list: fit only these variants of the groups (e.g. gasp_instant); default every one")
     ap.add_argument("--encoder", default=None,
                     help="encoder file for the enrolment group (default: the shipped one, SHA-checked)")
     ap.add_argument("--subjects", type=int, default=5)
@@ -501,7 +503,8 @@ def main(argv=None) -> None:
         if not sep or g not in GROUPS or not n.isdigit():
             raise GaspInputError("--group-subjects", f"{item!r}: expected GROUP=N with GROUP one of {', '.join(GROUPS)}")
         limits[g] = int(n)
-    tasks = longest_first([t for t in tasks if t["fit_id"] not in done
+    wanted = {v for v in args.variants.split(",") if v}
+    tasks = longest_first([t for t in tasks if t["fit_id"] not in done and (not wanted or t["variant"] in wanted)
                            and t["subject"] < args.first_subject + limits.get(t["group"], args.subjects)])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
