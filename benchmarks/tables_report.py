@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gpu_tables import ENROLMENT_ROWS
+from benchmarks.gpu_tables import ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
 from evaluation.metrics import ROW_COLUMNS
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
@@ -110,6 +110,27 @@ def load_fits(folders) -> tuple[pd.DataFrame, dict]:
         for truth in (folder / "renders").glob("*__truth.png"):
             render_dirs.setdefault(truth.name.split("__")[0], folder / "renders")
     return pd.DataFrame(list(recs.values())), render_dirs
+
+
+#: Variants of the ``enrolment`` group that start from an encoder's code (``gpu_tables``): their rows count only when
+#: they were made with the encoder the report is for (a later encoder replaces every earlier row).
+ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even")
+
+
+def current_encoder_fits(fits: pd.DataFrame, encoder_sha256: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """(fits without the encoder rows of any other encoder than ``encoder_sha256`` - rows that name none were made
+    before rows named it, with the encoder shipped then -, note lines). ``None``: keep every row."""
+    if encoder_sha256 is None or fits.empty or "variant" not in fits:
+        return fits, []
+    sha = fits["encoder_sha256"] if "encoder_sha256" in fits else pd.Series("", index=fits.index)
+    uses = fits.variant.isin(ENCODER_VARIANTS)
+    if not uses.any():
+        return fits, []
+    other = uses & (sha.fillna("").astype(str) != encoder_sha256)
+    kept = fits[~other]
+    lines = [f"- enrolment rows: encoder SHA-256 {encoder_sha256} ({int((uses & ~other).sum())} fits)"
+             + (f"; {int(other.sum())} fits of earlier encoders left out" if other.any() else "")]
+    return kept.reset_index(drop=True), lines
 
 
 def _strip(path: Path, k: int) -> list[np.ndarray]:
@@ -376,6 +397,17 @@ def targets_enrolment(df: pd.DataFrame) -> list[str]:
                 d = p[method] - p["GASP (ours)"]
                 lines.append(f"- {setting}: {text}: {p[method]:.2f} vs {p['GASP (ours)']:.2f} dB = {d:+.2f} dB "
                              f"on {len(people)} people **{'met' if d >= floor else 'missed'}**")
+        code, instant = ENROLMENT_REFERENCE_ROWS["gasp_code_only"], ENROLMENT_ROWS["gasp_instant"][1]
+        p, people = _paired(df, ["GASP (ours)", code, instant], setting=setting)
+        if people:
+            lines.append(f"- {setting}: why: stage 1 alone (the best code through the frozen decoder, 500 steps: the "
+                         f"instant mode's ceiling) {p[code]:.2f} dB = {p[code] - p['GASP (ours)']:+.2f} dB from the "
+                         f"full fit; instant {p[instant]:.2f} dB on the same {len(people)} people")
+        fast, even = ENROLMENT_ROWS["gasp_fast"][1], ENROLMENT_REFERENCE_ROWS["gasp_fast_even"]
+        p, people = _paired(df, [fast, even], setting=setting)
+        if people:
+            lines.append(f"- {setting}: fast mode's split 28/147/100 vs the even 125/125/25: {p[fast]:.2f} vs "
+                         f"{p[even]:.2f} dB on {len(people)} people")
     return lines
 
 
@@ -529,8 +561,10 @@ def write_result_table(df: pd.DataFrame, out: Path, name: str, label_cols: list[
     return {"parquet": pq, "markdown": md, **{f"chart_{k}": v for k, v in charts.items()}}
 
 
-def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects: int = 2) -> dict:
-    """Every table file under ``results`` from ``gpu_tables.py`` outputs (see module docstring) -> {name: path}."""
+def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects: int = 2,
+                 encoder_sha256: str | None = "shipped") -> dict:
+    """Every table file under ``results`` from ``gpu_tables.py`` outputs (see module docstring) -> {name: path}.
+    encoder_sha256: the encoder whose enrolment rows count ("shipped": the pinned shipped one; None: every row)."""
     from gasp_ops.errors import GaspInputError
     from gasp_ops.io.images import save_png
     from gasp_ops.io.tables import write_parquet
@@ -544,6 +578,11 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         fits, render_dirs = load_fits(folders)
         if fits.empty:
             raise GaspInputError(str(folders[0] / "rows.jsonl"), "no fit rows")
+        if encoder_sha256 == "shipped":
+            from gasp_ops.encoder.checkpoint import shipped_sha256
+
+            encoder_sha256 = shipped_sha256()
+        fits, encoder_lines = current_encoder_fits(fits, encoder_sha256)
         if "error" not in fits:
             fits["error"] = np.nan
         rows = metric_rows(fits, render_dirs, id_sim=id_sim)
@@ -568,7 +607,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
                              f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else
                              f"- {rec.setting} / {rec.method}: no loss history")
-            lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]), *protocol,
+            lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]), *encoder_lines, *protocol,
                       *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in SETTINGS_OF[number]]]
             title = (f"Table {number}: {' / '.join(SETTINGS_OF[number])} (held-out real_proxy people "
                      f"{', '.join(sorted(ok[ok.table == number].subject.unique()))}; mean over test frames)")
@@ -611,9 +650,12 @@ def main(argv=None) -> None:
     ap.add_argument("--results", default="results")
     ap.add_argument("--sheet-subjects", type=int, default=2)
     ap.add_argument("--no-id-sim", action="store_true")
+    ap.add_argument("--encoder-sha", default="shipped",
+                    help="SHA-256 of the encoder whose enrolment rows count (default: the shipped one; 'any': all)")
     args = ap.parse_args(argv)
     written = build_report(args.rows, Path(args.results), id_sim=not args.no_id_sim,
-                           sheet_subjects=args.sheet_subjects)
+                           sheet_subjects=args.sheet_subjects,
+                           encoder_sha256=None if args.encoder_sha == "any" else args.encoder_sha)
     for k, v in written.items():
         print(f"{k}: {v}")
 

@@ -18,7 +18,7 @@ FOLDER = Path(__file__).resolve().parent
 #: file name -> SHA-256 of the shipped bytes.
 SHA256: dict[str, str] = {
     "gasp_prior_uv128_1k.safetensors": "921ad0c6605da8a56c88789f99efe09b83d2aba9249d82e7ce7929c638e0178c",
-    "encoder.safetensors": "77e2e5539e922993cf1aaf3aaf7ac41105134acc5f5118f2798df819aeebe5f2",
+    "encoder.safetensors": "73f8cf0a300e15694037280ed7d0dd17c1c18b5170e1ddbd9d97a31daf66e1e0",
     "face_net.safetensors": "b55f491c3c1fb7563b901b13385a23fec79a26113c1067bd7073b049cca89bb6",
 }
 

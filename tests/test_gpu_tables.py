@@ -51,7 +51,8 @@ def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_count
 
     tasks = gpu_tables.plan_fits(["enrolment"], [10], {}, 3000)
     assert [(t["setting"], t["variant"]) for t in tasks] == [
-        (s, v) for s in ("single_image", "monocular") for v in gpu_tables.ENROLMENT_ROWS]
+        (s, v) for s in ("single_image", "monocular")
+        for v in (*gpu_tables.ENROLMENT_ROWS, *gpu_tables.ENROLMENT_REFERENCE_ROWS)]
     assert {t["table"] for t in tasks} == {"1"} and {t["prior"] for t in tasks} == {"shipped"}
     labels = {v: m for v, (_, m) in gpu_tables.ENROLMENT_ROWS.items()}
     psnr = {"GASP (ours)": 20.0, labels["gasp_instant"]: 17.5, labels["gasp_fast"]: 19.7,
@@ -170,7 +171,7 @@ def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_
     t3 = pd.read_parquet(out / "table3.parquet").set_index(["subject", "method"])
     assert t3.loc[("mean", "full"), "psnr"] == pytest.approx(22.0)  # Full = Table 1's monocular GASP fit
     assert t3.loc[("mean", "no_stage2"), "status"].startswith("not run")  # its only fit failed
-    assert t3.loc[("mean", "uv512"), "status"].startswith("not run")
+    assert t3.loc[("mean", "prior_uv512"), "status"].startswith("not run")
     assert t3.loc[("mean", "prior_p100"), "prior_subjects"] == "1000"
     md3 = (out / "table3.md").read_text()
     assert "Full > w/o prior: 22.00 vs 16.00 dB on 2 people **met**" in md3
@@ -180,3 +181,18 @@ def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_
     assert "failed: ablations/no_stage2/rp001" in md3
     with pytest.raises(Exception, match="holds an input"):
         tables_report.build_report([src], src, id_sim=False)
+
+
+def test_enrolment_rows_of_an_earlier_encoder_are_left_out():
+    fits = pd.DataFrame([
+        {"fit_id": "enrolment/single_image/gasp_instant/rp010", "variant": "gasp_instant", "encoder_sha256": "new"},
+        {"fit_id": "enrolment/single_image/gasp_fast/rp011", "variant": "gasp_fast"},  # before rows named it
+        {"fit_id": "enrolment/single_image/gasp_fast_even/rp011", "variant": "gasp_fast_even",
+         "encoder_sha256": "old"},
+        {"fit_id": "enrolment/single_image/gasp_code_only/rp011", "variant": "gasp_code_only"},  # no encoder
+        {"fit_id": "single_image/gasp/rp010", "variant": "gasp"}])
+    kept, lines = tables_report.current_encoder_fits(fits, "new")
+    assert list(kept.variant) == ["gasp_instant", "gasp_code_only", "gasp"]
+    assert "(1 fits); 2 fits of earlier encoders left out" in lines[0]
+    assert tables_report.current_encoder_fits(fits, None)[0] is fits
+    assert tables_report.current_encoder_fits(fits[fits.variant == "gasp"], "new")[1] == []
