@@ -83,8 +83,8 @@ class EncoderConfig:
         for name in ("use_shape", "mixed_precision", "keep_best"):
             if not isinstance(getattr(self, name), bool):
                 raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
-        for name in ("crop_scale", "crop_lift", "lr", "lr_final_fraction", "weight_decay", "render_weight", "proxy_weight",
-                     "jitter_shift", "jitter_scale", "colour_jitter"):
+        for name in ("crop_scale", "crop_lift", "lr", "lr_final_fraction", "weight_decay", "render_weight",
+                     "proxy_weight", "jitter_shift", "jitter_scale", "colour_jitter"):
             check_nonnegative(name, getattr(self, name))
         if self.crop_scale <= 0:
             raise GaspInputError("crop_scale", f"must be > 0, got {self.crop_scale!r}")
