@@ -10,7 +10,8 @@ the encoder's code (0 steps = instant mode) and from the mean init, single image
     python3 benchmarks/time_vs_quality.py --prior P --encoder E --frames F --preset tiny --steps 0,8,32 \
         --image-size 64 --device cpu --tag cpu_tiny --out results
 
-Writes results/time_vs_quality_<tag>.parquet (per frame and metric, with init, steps, seconds, device),
+Writes results/time_vs_quality_<tag>.parquet (per frame and metric, with init, steps, seconds, device and the
+provenance columns commit, date, torch, preset, image_size, prior_sha256, encoder_sha256),
 results/time_vs_quality_<tag>.md (means) and results/time_vs_quality_<tag>.png (the curve). ``--append`` adds this
 call's points to an existing parquet of the same tag (a point measured again replaces the old one), so a long
 sweep can run in several calls (e.g. one per setting or subject within a device's time limit).
@@ -23,6 +24,27 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def with_provenance(rows, *, prior_path, encoder_path, preset: str, image_size: int, commit: str = ""):
+    """``rows`` with provenance columns: commit (``--commit`` or ``git rev-parse``), date (UTC), torch, prior_sha256,
+    encoder_sha256, preset, image_size."""
+    import datetime
+    import subprocess
+
+    import torch
+
+    from gasp_models import file_sha256
+
+    if not commit:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                    cwd=Path(__file__).resolve().parents[1], timeout=10).stdout.strip()
+        except OSError:
+            commit = ""
+    return rows.assign(commit=commit or "unknown", torch=torch.__version__, preset=preset, image_size=int(image_size),
+                       date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+                       prior_sha256=file_sha256(prior_path), encoder_sha256=file_sha256(encoder_path))
 
 
 def main(argv=None) -> int:
@@ -44,6 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--gsplat-so", default=None, help="folder with a prebuilt gsplat_cuda.so")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--append", action="store_true", help="merge with an existing parquet of the same tag")
+    ap.add_argument("--commit", default="", help="the commit measured (default: git rev-parse of this checkout)")
     args = ap.parse_args(argv)
 
     import torch
@@ -75,6 +98,8 @@ def main(argv=None) -> int:
                            inits=[i for i in args.inits.split(",") if i], image_size=args.image_size,
                            max_eval_frames=args.max_eval_frames, max_train_frames=args.max_train_frames,
                            metrics=metrics, embedder=embedder, device=device, log=lambda m: print(m, flush=True))
+    rows = with_provenance(rows, prior_path=args.prior, encoder_path=args.encoder, preset=args.preset,
+                           image_size=args.image_size, commit=args.commit)
     tag = args.tag or device.type
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +116,11 @@ def main(argv=None) -> int:
         rows = pd.concat([old[keep], rows], ignore_index=True)
     write_parquet(target, rows)
     summary = summarise(rows)
-    write_text_atomic(out / f"time_vs_quality_{tag}.md", markdown_table(summary))
+    prov = rows.drop_duplicates(["commit", "prior_sha256", "encoder_sha256"]) if "commit" in rows else rows.iloc[:0]
+    lines = [f"- commit {r.commit}, {r.date}, torch {r.torch}, preset {r.preset}, {r.image_size} px, prior SHA-256 "
+             f"{r.prior_sha256}, encoder SHA-256 {r.encoder_sha256}" for r in prov.itertuples(index=False)]
+    write_text_atomic(out / f"time_vs_quality_{tag}.md", markdown_table(summary) + "\n\nProvenance:\n"
+                      + "\n".join(lines) + "\n")
     plot_time_quality(summary, out / f"time_vs_quality_{tag}.png", metrics)
     print(markdown_table(summary))
     print(f"wrote {out}/time_vs_quality_{tag}.parquet / .md / .png")

@@ -312,3 +312,18 @@ def test_proxy_people_train_through_the_render_loss(prior, views, head, tmp_path
     nv = report["proxy_val_novel_view"]
     assert nv["subjects"] == len(a.proxy_val_subjects) and "prior_code" not in str(nv.keys())
     assert np.isfinite(nv["psnr_encoder"]) and np.isfinite(nv["psnr_mean_code"])
+
+
+def test_time_vs_quality_rows_carry_their_provenance(tmp_path):
+    import pandas as pd
+
+    from benchmarks.time_vs_quality import with_provenance
+    from gasp_models import file_sha256
+
+    prior, enc = tmp_path / "p.safetensors", tmp_path / "e.safetensors"
+    prior.write_bytes(b"prior"), enc.write_bytes(b"encoder")
+    rows = with_provenance(pd.DataFrame({"psnr": [1.0, 2.0]}), prior_path=prior, encoder_path=enc, preset="tiny",
+                           image_size=64, commit="abc1234")
+    assert set(rows.commit) == {"abc1234"} and set(rows.image_size) == {64} and set(rows.preset) == {"tiny"}
+    assert set(rows.prior_sha256) == {file_sha256(prior)} and set(rows.encoder_sha256) == {file_sha256(enc)}
+    assert rows.date.str.match(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ").all() and rows.torch.notna().all()
