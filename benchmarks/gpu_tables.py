@@ -102,6 +102,8 @@ ENROLMENT_ROWS = {"gasp_instant": ("instant", "GASP instant (encoder, 0 steps)")
 #: the instant mode. variant -> Table 1 method label.
 ENROLMENT_REFERENCE_ROWS = {"gasp_fast_even": "GASP fast, even split (encoder + 125/125/25)",
                             "gasp_code_only": "GASP stage 1 only (code, frozen decoder)"}
+#: The variants that start from an encoder's code (their rows name the encoder's SHA-256).
+ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even")
 SHIPPED = "shipped"
 
 _W: dict = {}
@@ -363,7 +365,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     uv = int(meta["config"]["uv_resolution"])
     t0 = time.perf_counter()
     encoder_sha = ""
-    if variant in ENROLMENT_ROWS or variant == "gasp_fast_even":
+    if variant in ENCODER_VARIANTS:
         encoder, encoder_sha = _encoder()
         if variant == "gasp_fast_even":  # mode None + init "encoder": the encoder's code, these stage lengths
             mode, label = None, ENROLMENT_REFERENCE_ROWS[variant]

@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gpu_tables import ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
+from benchmarks.gpu_tables import ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
 from evaluation.metrics import ROW_COLUMNS
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
@@ -112,14 +112,10 @@ def load_fits(folders) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(list(recs.values())), render_dirs
 
 
-#: Variants of the ``enrolment`` group that start from an encoder's code (``gpu_tables``): their rows count only when
-#: they were made with the encoder the report is for (a later encoder replaces every earlier row).
-ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even")
-
-
 def current_encoder_fits(fits: pd.DataFrame, encoder_sha256: str | None) -> tuple[pd.DataFrame, list[str]]:
-    """(fits without the encoder rows of any other encoder than ``encoder_sha256`` - rows that name none were made
-    before rows named it, with the encoder shipped then -, note lines). ``None``: keep every row."""
+    """(fits without the rows of ``gpu_tables.ENCODER_VARIANTS`` made with any other encoder than ``encoder_sha256``
+    - rows that name none were made before rows named it, with the encoder shipped then -, note lines): a later
+    encoder replaces every earlier row. ``None``: keep every row."""
     if encoder_sha256 is None or fits.empty or "variant" not in fits:
         return fits, []
     sha = fits["encoder_sha256"] if "encoder_sha256" in fits else pd.Series("", index=fits.index)
@@ -386,6 +382,14 @@ ENROLMENT_TARGETS = {"gasp_instant": ("instant within 2 dB of the full fit", -2.
                      "gasp_encoder": ("full fit from the encoder's code >= from the mean code", 0.0)}
 
 
+def _fast_split() -> str:
+    """Fast mode's stage steps for the paper's 500 / 500 / 100 (``gasp_ops.encoder.modes.fast_steps``), as "a/b/c"."""
+    from gasp_ops.encoder.modes import fast_steps
+    from gasp_ops.fitting import default_fit_config
+
+    return "/".join(str(v) for v in fast_steps(default_fit_config("paper")).values())
+
+
 def targets_enrolment(df: pd.DataFrame) -> list[str]:
     """Lines: issue 17's targets per setting where the enrolment rows ran (full fit = the paper's mean-code GASP)."""
     lines = []
@@ -406,7 +410,7 @@ def targets_enrolment(df: pd.DataFrame) -> list[str]:
         fast, even = ENROLMENT_ROWS["gasp_fast"][1], ENROLMENT_REFERENCE_ROWS["gasp_fast_even"]
         p, people = _paired(df, [fast, even], setting=setting)
         if people:
-            lines.append(f"- {setting}: fast mode's split 28/147/100 vs the even 125/125/25: {p[fast]:.2f} vs "
+            lines.append(f"- {setting}: fast mode's split {_fast_split()} vs the even 125/125/25: {p[fast]:.2f} vs "
                          f"{p[even]:.2f} dB on {len(people)} people")
     return lines
 

@@ -27,24 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def with_provenance(rows, *, prior_path, encoder_path, preset: str, image_size: int, commit: str = ""):
-    """``rows`` with provenance columns: commit (``--commit`` or ``git rev-parse``), date (UTC), torch, prior_sha256,
-    encoder_sha256, preset, image_size."""
-    import datetime
-    import subprocess
-
-    import torch
-
+    """``rows`` with provenance columns: commit (``--commit`` or ``git rev-parse``), date (UTC), torch (those three
+    from ``gpu_tables.provenance``, as the tables' rows), prior_sha256, encoder_sha256, preset, image_size."""
+    from benchmarks.gpu_tables import provenance
     from gasp_models import file_sha256
 
-    if not commit:
-        try:
-            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                    cwd=Path(__file__).resolve().parents[1], timeout=10).stdout.strip()
-        except OSError:
-            commit = ""
-    return rows.assign(commit=commit or "unknown", torch=torch.__version__, preset=preset, image_size=int(image_size),
-                       date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
-                       prior_sha256=file_sha256(prior_path), encoder_sha256=file_sha256(encoder_path))
+    prov = provenance("cpu", commit)
+    return rows.assign(commit=prov["commit"], torch=prov["torch"], date=prov["date"], preset=preset,
+                       image_size=int(image_size), prior_sha256=file_sha256(prior_path),
+                       encoder_sha256=file_sha256(encoder_path))
 
 
 def main(argv=None) -> int:
