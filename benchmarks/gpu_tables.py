@@ -104,6 +104,10 @@ ENROLMENT_REFERENCE_ROWS = {"gasp_fast_even": "GASP fast, even split (encoder + 
                             "gasp_code_only": "GASP stage 1 only (code, frozen decoder)"}
 #: The variants that start from an encoder's code (their rows name the encoder's SHA-256).
 ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even")
+#: Table 2's extra GASP row: the paper's stages 1-2 (500 / 500), then stage 3 for the rest of the baselines' step
+#: budget (3,000 - 1,000 = 2,000 steps): with every camera in the input, direct refinement has the data to use more
+#: steps, and the baselines get 3,000. variant -> Table 2 method label (the steps are filled in by ``fit_one``).
+EQUAL_BUDGET = {"gasp_equal_steps": "GASP, baselines' step budget"}
 SHIPPED = "shipped"
 
 _W: dict = {}
@@ -238,6 +242,8 @@ def plan_fits(groups, subjects, priors: dict, baseline_steps: int) -> list[dict]
             if g in ("single_image", "monocular", "multi_camera"):
                 items = [("gasp", SHIPPED, None), ("gaussian_avatars", "", baseline_steps),
                          ("flash_avatar", "", baseline_steps)]
+                if g == "multi_camera":
+                    items += [(v, SHIPPED, baseline_steps) for v in EQUAL_BUDGET]
                 table = "2" if g == "multi_camera" else "1"
                 setting = g
             elif g == "ablations":
@@ -376,12 +382,17 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
         avatar, history, stats = r.avatar, r.history, {"final": int(r.avatar.count)}
         stage_steps = (r.config.steps_inversion, r.config.steps_decoder, r.config.steps_refine)
         steps, total = "/".join(map(str, stage_steps)), sum(stage_steps)
-    elif variant in ("gasp", "gaussian_avatars", "flash_avatar"):
-        if task["steps"]:
+    elif variant in ("gasp", "gaussian_avatars", "flash_avatar", *EQUAL_BUDGET):
+        method, label = ("gasp", None) if variant in EQUAL_BUDGET else (variant, METHOD_LABELS[variant])
+        if variant in EQUAL_BUDGET:  # stages 1-2 as the paper's, stage 3 gets the rest of the baselines' budget
+            sr = max(1, int(task["steps"]) - si - sd)
+            cfg = cfg.replace(steps_refine=sr)
+            label = f"{EQUAL_BUDGET[variant]} ({si}/{sd}/{sr})"
+        elif task["steps"]:
             cfg = cfg.replace(no_prior_steps=int(task["steps"]))
-        r = fit_method(variant, prior, head, train, cfg, uv_resolution=uv, device=dev)
-        avatar, history, label, stats = r.avatar, r.history, METHOD_LABELS[variant], r.stats
-        steps = (f"{si}/{sd}/{sr}" if variant == "gasp" else str(r.steps))
+        r = fit_method(method, prior, head, train, cfg, uv_resolution=uv, device=dev)
+        avatar, history, stats = r.avatar, r.history, r.stats
+        steps = (f"{si}/{sd}/{sr}" if method == "gasp" else str(r.steps))
         total = r.steps
     else:
         if variant == "gasp_code_only":
@@ -403,7 +414,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     _save_strip(Path(out) / render, torch.stack([preds[i] for i in subj["sheet"]]))
     idsim = render_inputs(avatar, train.identity, head, subj["idsim"], device=dev)
     _save_strip(Path(out) / render.replace(".png", "__idsim.png"), torch.stack(idsim))
-    uses_prior = variant == "gasp" or variant in ENROLMENT_ROWS or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
+    uses_prior = variant in ("gasp", *EQUAL_BUDGET) or variant in ENROLMENT_ROWS or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
     encoder_info = {"encoder_sha256": encoder_sha} if encoder_sha else {}
     return {**task, "subject": subject_name(task["subject"]), "method": label, "steps": steps, "total_steps": total,
             "resolution": size, "train_frames": len(train), "eval_frames": len(test),

@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gpu_tables import ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
+from benchmarks.gpu_tables import EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
 from evaluation.metrics import ROW_COLUMNS
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
@@ -430,6 +430,10 @@ def targets_comparison(df: pd.DataFrame) -> list[str]:
         want = MARGINS.get(setting)
         verdict = "" if want is None else (f" -> target >= +{want:.1f} dB **{'met' if d >= want else 'missed'}**")
         lines.append(f"- {setting}: GASP {gasp:.2f} dB vs best baseline {max(base):.2f} dB = {d:+.2f} dB{verdict}")
+        for m in df[df.setting == setting].method.unique():  # Table 2's GASP at the baselines' step budget
+            if any(str(m).startswith(label) for label in EQUAL_BUDGET.values()):
+                p = _psnr(df, setting=setting, method=m)
+                lines.append(f"- {setting}: {m} {p:.2f} dB vs best baseline {max(base):.2f} dB = {p - max(base):+.2f} dB")
     return lines
 
 

@@ -46,6 +46,21 @@ def test_plan_is_person_by_person_with_every_row_and_refuses_unknown_groups():
         gpu_tables.plan_fits(["table9"], [10], {}, 10)
 
 
+def test_multi_camera_adds_gasp_at_the_baselines_budget_reported_beside_the_paper_fit():
+    import pandas as pd
+
+    tasks = gpu_tables.plan_fits(["multi_camera"], [10], {}, 3000)
+    assert [t["variant"] for t in tasks] == ["gasp", "gaussian_avatars", "flash_avatar", *gpu_tables.EQUAL_BUDGET]
+    extra = tasks[-1]
+    assert extra["table"] == "2" and extra["steps"] == 3000 and extra["prior"] == "shipped"
+    label = f"{gpu_tables.EQUAL_BUDGET[extra['variant']]} (500/500/2000)"
+    df = pd.DataFrame([{"setting": "multi_camera", "method": m, "psnr": v, "subject": "mean"}
+                       for m, v in (("GASP (ours)", 22.0), ("gaussian_avatars-style (ours)", 27.0), (label, 26.5))])
+    lines = tables_report.targets_comparison(df)
+    assert lines[0].startswith("- multi_camera: GASP 22.00 dB vs best baseline 27.00 dB = -5.00 dB")
+    assert lines[1] == f"- multi_camera: {label} 26.50 dB vs best baseline 27.00 dB = -0.50 dB"
+
+
 def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_counted_as_baselines():
     import pandas as pd
 
