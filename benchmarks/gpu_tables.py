@@ -88,7 +88,7 @@ RIG: dict[str, tuple[float, float]] = {
     **{f"az{a:+03d}_el-15": (float(a), -15.0) for a in (-25, 25)},
 }
 FRONTAL_ANGLES = (0.0, 0.0)
-GROUPS = ("single_image", "monocular", "multi_camera", "ablations", "prior_size", "enrolment")
+GROUPS = ("single_image", "monocular", "multi_camera", "ablations", "prior_size", "enrolment", "projection")
 #: Tab. 3 ablation rows fitted by the ``ablations`` group (Full is the monocular GASP fit of Table 1).
 ABLATION_ROWS = ("no_prior", "no_regulariser", "no_stage1", "no_stage2", "no_stage3")
 #: Enrolment modes (issue 17, ``gasp_ops.encoder.modes``) fitted by the ``enrolment`` group in both Table 1 settings,
@@ -102,8 +102,16 @@ ENROLMENT_ROWS = {"gasp_instant": ("instant", "GASP instant (encoder, 0 steps)")
 #: the instant mode. variant -> Table 1 method label.
 ENROLMENT_REFERENCE_ROWS = {"gasp_fast_even": "GASP fast, even split (encoder + 125/125/25)",
                             "gasp_code_only": "GASP stage 1 only (code, frozen decoder)"}
+#: Photo projection (``gasp_ops.fitting.photo_projection``) in both Table 1 settings: the fits with stage 3 started
+#: from the photos' projected colours, and the encoder's decoded avatar without it (instant mode before the
+#: projection). variant -> (mode: None = the paper's mean-code fit, "decoded" = the encoder's code, no step and
+#: no projection, else an enrolment mode; Table 1 method label).
+PROJECTION_ROWS = {"gasp_projected": (None, "GASP + photo projection"),
+                   "gasp_encoder_projected": ("full", "GASP (encoder init) + photo projection"),
+                   "gasp_fast_projected": ("fast", "GASP fast + photo projection"),
+                   "gasp_decoded": ("decoded", "GASP instant without photo projection (encoder, decode)")}
 #: The variants that start from an encoder's code (their rows name the encoder's SHA-256).
-ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even")
+ENCODER_VARIANTS = (*ENROLMENT_ROWS, "gasp_fast_even", *(v for v, (m, _) in PROJECTION_ROWS.items() if m))
 #: Table 2's extra GASP row: the paper's stages 1-2 (500 / 500), then stage 3 for the rest of the baselines' step
 #: budget (3,000 - 1,000 = 2,000 steps): with every camera in the input, direct refinement has the data to use more
 #: steps, and the baselines get 3,000. variant -> Table 2 method label (the steps are filled in by ``fit_one``).
@@ -249,9 +257,10 @@ def plan_fits(groups, subjects, priors: dict, baseline_steps: int) -> list[dict]
             elif g == "ablations":
                 items = [(a, "" if a == "no_prior" else SHIPPED, None) for a in ABLATION_ROWS]
                 table, setting = "3", "monocular"
-            elif g == "enrolment":
+            elif g in ("enrolment", "projection"):
+                variants = (*ENROLMENT_ROWS, *ENROLMENT_REFERENCE_ROWS) if g == "enrolment" else PROJECTION_ROWS
                 for setting in ("single_image", "monocular"):
-                    for variant in (*ENROLMENT_ROWS, *ENROLMENT_REFERENCE_ROWS):
+                    for variant in variants:
                         tasks.append({"fit_id": f"{g}/{setting}/{variant}/{subject_name(s)}", "group": g,
                                       "table": "1", "setting": setting, "variant": variant, "subject": s,
                                       "prior": SHIPPED, "steps": None})
@@ -270,8 +279,8 @@ def fit_cost(task: dict) -> float:
     baselines at 3,000 steps ~195 s, GASP ~80 s, fast ~20 s, instant < 1 s), for ordering the pool."""
     if task["steps"]:
         return 2.4 * int(task["steps"]) / 3000
-    return {"gasp_instant": 0.01, "gasp_fast": 0.25, "gasp_fast_even": 0.25,
-            "gasp_code_only": 0.45}.get(task["variant"], 1.0)
+    return {"gasp_instant": 0.01, "gasp_decoded": 0.01, "gasp_fast": 0.25, "gasp_fast_even": 0.25,
+            "gasp_fast_projected": 0.25, "gasp_code_only": 0.45}.get(task["variant"], 1.0)
 
 
 #: Fits cheaper than this (instant mode: ~0.4 s) run first: they cannot delay the rest, and a deadline must never
@@ -376,6 +385,12 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
         if variant == "gasp_fast_even":  # mode None + init "encoder": the encoder's code, these stage lengths
             mode, label = None, ENROLMENT_REFERENCE_ROWS[variant]
             cfg = cfg.replace(init="encoder", steps_inversion=si // 4, steps_decoder=sd // 4, steps_refine=sr // 4)
+        elif variant in PROJECTION_ROWS:
+            mode, label = PROJECTION_ROWS[variant]
+            if mode == "decoded":  # the encoder's code, no step, no projection
+                mode, cfg = None, cfg.replace(init="encoder", steps_inversion=0, steps_decoder=0, steps_refine=0)
+            else:
+                cfg = cfg.replace(photo_projection=True)
         else:
             mode, label = ENROLMENT_ROWS[variant]
         r = fit_with_mode(prior, head, train, cfg, mode=mode, encoder=encoder, device=dev)
@@ -397,8 +412,10 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     else:
         if variant == "gasp_code_only":
             cfg = cfg.replace(stage2=False, stage3=False)
+        if variant in PROJECTION_ROWS:  # the paper's mean-code fit, stage 3 from the projected colours
+            cfg = cfg.replace(photo_projection=True)
         r = fit_avatar(prior if cfg.use_prior else None, head, train, cfg, device=dev, uv_resolution=uv)
-        label = ENROLMENT_REFERENCE_ROWS.get(variant, variant)
+        label = {**ENROLMENT_REFERENCE_ROWS, **{v: m for v, (_, m) in PROJECTION_ROWS.items()}}.get(variant, variant)
         avatar, history, stats = r.avatar, r.history, {"final": int(r.avatar.count)}
         on = [(cfg.stage1, si), (cfg.stage2, sd), (cfg.stage3, sr)]
         total = sum(n for o, n in on if o) if cfg.use_prior else (cfg.no_prior_steps or si + sd + sr)
@@ -414,7 +431,7 @@ def fit_one(task: dict, subject_path: str, size: int, fit_steps: tuple, out: str
     _save_strip(Path(out) / render, torch.stack([preds[i] for i in subj["sheet"]]))
     idsim = render_inputs(avatar, train.identity, head, subj["idsim"], device=dev)
     _save_strip(Path(out) / render.replace(".png", "__idsim.png"), torch.stack(idsim))
-    uses_prior = variant in ("gasp", *EQUAL_BUDGET) or variant in ENROLMENT_ROWS or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
+    uses_prior = variant in ("gasp", *EQUAL_BUDGET, *PROJECTION_ROWS) or variant in ENROLMENT_ROWS or (variant not in ("gaussian_avatars", "flash_avatar") and cfg.use_prior)
     encoder_info = {"encoder_sha256": encoder_sha} if encoder_sha else {}
     return {**task, "subject": subject_name(task["subject"]), "method": label, "steps": steps, "total_steps": total,
             "resolution": size, "train_frames": len(train), "eval_frames": len(test),

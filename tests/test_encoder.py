@@ -22,6 +22,7 @@ from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig, default_fit_config
 from gasp_ops.fitting.fit import fit_avatar
 from gasp_ops.fitting.inputs import FitInputs
+from gasp_ops.fitting.photo_projection import project_photos
 from gasp_ops.io.tensors import load_tensors, save_tensors
 from tests.fitting_fixture import synthetic_prior_views, tiny_prior_config
 
@@ -178,8 +179,8 @@ def test_instant_and_fast_modes_start_from_the_encoder_code(prior, views, head, 
     inputs = _inputs_of(views, [N_VIEWS, N_VIEWS + 1])  # subject 1, two frames (pooled)
     code = encode_inputs(trained.model, head, inputs)
     res = fit_with_mode(prior, head, inputs, FitConfig(), mode="instant", encoder=trained.model)
-    expected = prior.avatar(code=code)
-    assert res.history == {} and set(res.seconds) == {"encoder", "decode"} and torch.equal(res.code, code)
+    expected, _ = project_photos(prior.avatar(code=code), head, inputs)  # decoded, then the photos projected on
+    assert res.history == {} and set(res.seconds) == {"encoder", "decode", "projection"} and torch.equal(res.code, code)
     assert torch.allclose(res.avatar.colors, expected.colors) and torch.allclose(res.avatar.offsets, expected.offsets)
     cfg = FitConfig(steps_inversion=4, steps_decoder=4, steps_refine=4, log_every=1)
     fast = fit_with_mode(prior, head, inputs, cfg, mode="fast", encoder=trained.model)
@@ -202,7 +203,7 @@ def test_cli_enroll_modes_and_train_encoder(prior, views, head, trained, tmp_pat
     assert main(["enroll", str(tmp_path / "frames"), "--out", str(out), "--prior", str(prior_path), "--encoder",
                  str(enc_path), "--mode", "instant", "--setting", "single_image", "--image-size", "32"]) == 0
     f = load_avatar_file(out / "avatar.safetensors", head)
-    assert f.avatar.count == prior.count and set(f.fit["seconds"]) == {"encoder", "decode"}
+    assert f.avatar.count == prior.count and set(f.fit["seconds"]) == {"encoder", "decode", "projection"}
     assert main(["enroll", str(tmp_path / "frames"), "--out", str(tmp_path / "fast"), "--prior", str(prior_path),
                  "--encoder", str(enc_path), "--mode", "fast", "--steps", "4", "4", "4", "--image-size", "32",
                  "--setting", "single_image"]) == 0
@@ -243,7 +244,7 @@ def test_avatar_fit_asset_runs_every_mode(prior, trained, tmp_path):
                              build_head_model("procedural"))
         seconds[mode] = f.fit["seconds"]
         assert np.isfinite(f.avatar.colors.numpy()).all()
-    assert set(seconds["instant"]) == {"encoder", "decode"}
+    assert set(seconds["instant"]) == {"encoder", "decode", "projection"}
     assert {"encoder", "inversion", "decoder", "refine"} <= set(seconds["fast"]) == set(seconds["full"])
     bad = dg.materialize([avatar_fit], resources=res, instance=instance, partition_key="monocular|901",
                          raise_on_error=False, run_config={"ops": {"avatar_fit": {"config": {

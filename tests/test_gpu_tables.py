@@ -211,3 +211,12 @@ def test_enrolment_rows_of_an_earlier_encoder_are_left_out():
     assert "(1 fits); 2 fits of earlier encoders left out" in lines[0]
     assert tables_report.current_encoder_fits(fits, None)[0] is fits
     assert tables_report.current_encoder_fits(fits[fits.variant == "gasp"], "new")[1] == []
+
+
+def test_projection_group_fits_every_projection_row_in_both_settings():
+    tasks = gpu_tables.plan_fits(["projection"], [10], {}, 3000)
+    assert [(t["setting"], t["variant"]) for t in tasks] == [
+        (s, v) for s in ("single_image", "monocular") for v in gpu_tables.PROJECTION_ROWS]
+    assert {t["table"] for t in tasks} == {"1"}
+    encoder_rows = {v for v, (mode, _) in gpu_tables.PROJECTION_ROWS.items() if mode}
+    assert encoder_rows <= set(gpu_tables.ENCODER_VARIANTS) and "gasp_projected" not in gpu_tables.ENCODER_VARIANTS

@@ -1,7 +1,8 @@
 """Enrolment modes: how much optimisation follows the encoder (a time-vs-quality dial).
 
-  instant: photo -> crops -> encoder -> code z -> decode once -> avatar. Zero optimisation steps (no stage runs,
-           no fitting scene is built).
+  instant: photo -> crops -> encoder -> code z -> decode once -> the photos' colours projected onto the decoded
+           Gaussians in one closed-form step (``gasp_ops.fitting.photo_projection``: one render + backward per input
+           frame, at most 4) -> avatar. Zero optimisation steps (no stage runs, no fitting scene is built).
   fast:    the encoder's code, then the three-stage fit in a quarter of the full fit's steps (``FAST_FRACTION``),
            shared by what a step is worth (``fast_steps``): the encoder replaces most of stage 1 (10 % of the
            budget), stage 3 gets up to 40 % (capped at its full length), stage 2 the rest. The paper's
@@ -29,6 +30,7 @@ from gasp_ops.encoder.crop import input_crops, spread_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.fit import FitResult, fit_avatar
+from gasp_ops.fitting.photo_projection import project_photos
 
 MODES = ("instant", "fast", "full")
 FAST_FRACTION = 0.25
@@ -62,7 +64,7 @@ def mode_config(config: FitConfig, mode: str | None) -> FitConfig:
     if not config.use_prior:
         raise GaspInputError("mode", "enrolment modes use the prior's encoder; not valid with use_prior=False")
     if mode == "instant":
-        return config.replace(init="encoder", **{k: 0 for k in STAGE_STEPS})
+        return config.replace(init="encoder", photo_projection=True, **{k: 0 for k in STAGE_STEPS})
     if mode == "fast":
         return config.replace(init="encoder", **fast_steps(config))
     return config.replace(init="encoder")
@@ -82,7 +84,7 @@ def fit_with_mode(prior, head, inputs, config: FitConfig, *, mode: str | None = 
                   log: Callable[[str], None] | None = None, progress: bool = False, **fit_kwargs) -> FitResult:
     """Fit ``inputs`` in enrolment ``mode`` (see module docstring); ``encoder`` (an ``IdentityEncoder`` trained for
     ``prior``) is needed by every mode and by ``config.init == "encoder"``. ``result.seconds["encoder"]`` is the
-    encoder's time (crops + network); instant mode adds ``"decode"``."""
+    encoder's time (crops + network); instant mode adds ``"decode"`` and ``"projection"``."""
     log = log or (lambda msg: None)
     cfg = mode_config(config.validate(), mode)
     if cfg.init != "encoder":
@@ -101,10 +103,14 @@ def fit_with_mode(prior, head, inputs, config: FitConfig, *, mode: str | None = 
     log(f"encoder: code from {min(len(inputs), encoder.config.max_frames)} frame(s) in {t_enc:.3f} s")
     if mode == "instant":
         t0 = time.perf_counter()
-        avatar = prior.to(dev).avatar(code=code).to("cpu")
+        avatar = prior.to(dev).avatar(code=code)
         sync()
+        t_dec, t0 = time.perf_counter() - t0, time.perf_counter()
+        avatar, info = project_photos(avatar, head, inputs, device=dev)
+        sync()
+        log(f"instant: photo projection from {info['frames']} frame(s), mean colour change {info['mean_change']:.3f}")
         return FitResult(avatar=avatar, code=code.cpu(), history={}, config=cfg, spatial_scale=0.0,
-                         seconds={"encoder": t_enc, "decode": time.perf_counter() - t0},
+                         seconds={"encoder": t_enc, "decode": t_dec, "projection": time.perf_counter() - t0},
                          lpips="not used (instant mode: no optimisation)")
     result = fit_avatar(prior, head, inputs, cfg, device=dev, log=log, progress=progress, init_code=code,
                         **fit_kwargs)

@@ -60,6 +60,9 @@ class FitConfig:
         degrees), 1 at or above ``visibility_full`` (0.6, ~53 degrees), smoothstep between, so Gaussians the views
         see only at grazing angles or not at all keep the decoded (stage-1/2) colour instead of taking the
         silhouette's (issue 14's side smear). False = the plain stage 3 (every Gaussian at the full rate).
+    photo_projection: with a prior, stage 3 starts from the input photos' colours projected onto the decoded
+        Gaussians in one closed-form step (``gasp_ops.fitting.photo_projection``; the regulariser's target takes
+        them too); with stage 3 off, the fit's avatar gets them. Instant enrolment always projects.
     """
 
     steps_inversion: int = 500
@@ -88,6 +91,7 @@ class FitConfig:
     visibility_refine: bool = True
     visibility_grazing: float = 0.2
     visibility_full: float = 0.6
+    photo_projection: bool = False
 
     def validate(self) -> "FitConfig":
         for name in ("steps_inversion", "steps_decoder", "steps_refine", "no_prior_steps"):
@@ -99,7 +103,7 @@ class FitConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise GaspInputError(name, f"must be an integer >= 1, got {v!r}")
         for name in ("stage1", "stage2", "stage3", "use_prior", "use_regulariser", "random_background",
-                     "mixed_precision", "visibility_refine"):
+                     "mixed_precision", "visibility_refine", "photo_projection"):
             if not isinstance(getattr(self, name), bool):
                 raise GaspInputError(name, f"must be true or false, got {getattr(self, name)!r}")
         if self.init not in ("mean", "encoder"):

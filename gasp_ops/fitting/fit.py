@@ -6,16 +6,19 @@ self-contained ``GaussianAvatar`` (write it with ``gasp_ops.avatar_file.save_ava
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
 from gasp_ops.avatar import GaussianAvatar
+from gasp_ops.encoder.crop import spread_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.inputs import FitInputs
 from gasp_ops.fitting.loop import progress_bar, run_steps
+from gasp_ops.fitting.photo_projection import PROJECTION_FRAMES, projected_colours, projection_sums
 from gasp_ops.fitting.scene import fit_scene, spatial_scale
 from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
 from gasp_ops.fitting.visibility import stage3_visibility
@@ -132,6 +135,8 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
             target = _detached(model.decoded())
         if stage == 3 and config.use_prior and target is None:
             target = _detached(model.decoded())
+        if stage == 3 and config.use_prior and config.photo_projection:
+            target = _project_photos(model, plan, vertices, inputs, target, log)
         if steps == 0:
             continue
         model.set_stage(stage)
@@ -179,6 +184,25 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
         code = model.code.detach().reshape(-1).cpu()
     return FitResult(avatar=avatar, code=code, history=history, seconds=seconds, config=config,
                      spatial_scale=spatial, lpips=reason, stage_avatars=stage_avatars)
+
+
+def _project_photos(model: FitModel, plan: PosingPlan, vertices: torch.Tensor, inputs: FitInputs, target: dict,
+                    log: Callable[[str], None]) -> dict:
+    """Stage 3's attributes from the decoded avatar with the photos' colours projected on
+    (``gasp_ops.fitting.photo_projection``); returns the regulariser's target with the projected colours."""
+    t0 = time.perf_counter()
+    model.set_stage(3)
+    frames = torch.as_tensor(spread_frames(len(inputs), PROJECTION_FRAMES), dtype=torch.long)
+    colours = model.attributes["colors"]
+    A, B = projection_sums(plan, dict(model.attributes.items()), vertices[frames.to(vertices.device)],
+                           inputs.cameras[frames], inputs.images[frames], inputs.mattes[frames])
+    with torch.no_grad():
+        new = projected_colours(colours, A, B)
+        change = float((new - colours.clamp(0, 1)).abs().mean())
+        colours.copy_(new)
+    log(f"fit: photo projection from {len(frames)} frame(s) in {time.perf_counter() - t0:.2f} s, mean colour "
+        f"change {change:.3f}")
+    return {**target, "colors": new.detach().clone()}
 
 
 def _detached(attrs: dict) -> dict:
