@@ -58,6 +58,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--append", action="store_true", help="merge with an existing parquet of the same tag")
     ap.add_argument("--commit", default="", help="the commit measured (default: git rev-parse of this checkout)")
+    ap.add_argument("--photo-projection", choices=("off", "on"), default="off",
+                    help="on: every point's fit uses FitConfig.photo_projection (stage 3 from the photos' projected "
+                         "colours; at 0 steps the decoded avatar gets them); the instant point projects either way")
     args = ap.parse_args(argv)
 
     import torch
@@ -83,14 +86,15 @@ def main(argv=None) -> int:
         from evaluation.identity import face_embedder
 
         embedder = face_embedder()[0]
-    rows = time_vs_quality(args.frames, prior, encoder, head, default_fit_config(args.preset, seed=args.seed),
+    config = default_fit_config(args.preset, seed=args.seed).replace(photo_projection=args.photo_projection == "on")
+    rows = time_vs_quality(args.frames, prior, encoder, head, config,
                            settings=[s for s in args.settings.split(",") if s],
                            budgets=[int(s) for s in args.steps.split(",") if s != ""],
                            inits=[i for i in args.inits.split(",") if i], image_size=args.image_size,
                            max_eval_frames=args.max_eval_frames, max_train_frames=args.max_train_frames,
                            metrics=metrics, embedder=embedder, device=device, log=lambda m: print(m, flush=True))
     rows = with_provenance(rows, prior_path=args.prior, encoder_path=args.encoder, preset=args.preset,
-                           image_size=args.image_size, commit=args.commit)
+                           image_size=args.image_size, commit=args.commit).assign(photo_projection=args.photo_projection)
     tag = args.tag or device.type
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
