@@ -162,6 +162,8 @@ def test_mode_configs_and_init_checks(prior, trained, head):
     inst = mode_config(paper, "instant")
     assert inst.steps_inversion == inst.steps_decoder == inst.steps_refine == 0
     assert mode_config(paper, "full").steps_inversion == 500 and mode_config(paper, None) is paper
+    assert all(mode_config(paper, m).photo_projection for m in ("instant", "fast", "full"))
+    assert not paper.photo_projection  # the paper's fit (no mode) does not project unless configured
     with pytest.raises(GaspInputError, match="mode"):
         mode_config(paper, "slow")
     with pytest.raises(GaspInputError, match="init"):
