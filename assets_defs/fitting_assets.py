@@ -28,8 +28,9 @@ class AvatarFitConfig(dg.Config):
     steps_*: override the preset's stage lengths (paper 500 / 500 / 100). image_size: resize frames (longer side).
     sequence / camera: restrict the frames (default: all sequences, the most frontal camera).
     consent / owner: likeness metadata written into the avatar file. fp16: half-size avatar file.
-    mode: enrolment mode (``gasp_ops.encoder.modes``): instant (encoder only, no optimisation) | fast (encoder code +
-    a quarter of each stage's steps) | full (encoder code + the full fit); None = the fit from the mean code.
+    mode: enrolment mode (``gasp_ops.encoder.modes``): instant (encoder code + the photos' colours projected on, no
+    optimisation) | fast (encoder code + a quarter of the steps, ``modes.fast_steps``) | full (encoder code + the full
+    fit); fast and full start stage 3 from the projected colours; None = the paper's fit from the mean code.
     encoder_path: the encoder file a mode needs (default: the shipped gasp_models/encoder.safetensors with the
     shipped prior, else data_root/<preset>/encoder/encoder.safetensors)."""
 

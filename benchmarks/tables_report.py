@@ -34,7 +34,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gpu_tables import EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS
+from benchmarks.gpu_tables import (
+    EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS, PROJECTION_ROWS,
+)
 from evaluation.metrics import ROW_COLUMNS
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
@@ -402,16 +404,26 @@ def targets_enrolment(df: pd.DataFrame) -> list[str]:
                 lines.append(f"- {setting}: {text}: {p[method]:.2f} vs {p['GASP (ours)']:.2f} dB = {d:+.2f} dB "
                              f"on {len(people)} people **{'met' if d >= floor else 'missed'}**")
         code, instant = ENROLMENT_REFERENCE_ROWS["gasp_code_only"], ENROLMENT_ROWS["gasp_instant"][1]
-        p, people = _paired(df, ["GASP (ours)", code, instant], setting=setting)
+        decoded = PROJECTION_ROWS["gasp_decoded"][1]
+        p, people = _paired(df, [code, instant, decoded], setting=setting)
         if people:
-            lines.append(f"- {setting}: why: stage 1 alone (the best code through the frozen decoder, 500 steps: the "
-                         f"instant mode's ceiling) {p[code]:.2f} dB = {p[code] - p['GASP (ours)']:+.2f} dB from the "
-                         f"full fit; instant {p[instant]:.2f} dB on the same {len(people)} people")
+            lines.append(f"- {setting}: photo projection: instant {p[instant]:.2f} dB vs the encoder's decoded avatar "
+                         f"without it {p[decoded]:.2f} dB ({p[instant] - p[decoded]:+.2f} dB) and vs stage 1 alone (the "
+                         f"best code through the frozen decoder, 500 steps) {p[code]:.2f} dB, on {len(people)} people")
+        for variant, (_, method) in PROJECTION_ROWS.items():
+            p, people = _paired(df, ["GASP (ours)", method], setting=setting) if variant != "gasp_decoded" else ({}, [])
+            if people:
+                lines.append(f"- {setting}: {method}: {p[method]:.2f} vs GASP (ours) {p['GASP (ours)']:.2f} dB = "
+                             f"{p[method] - p['GASP (ours)']:+.2f} dB on {len(people)} people")
         fast, even = ENROLMENT_ROWS["gasp_fast"][1], ENROLMENT_REFERENCE_ROWS["gasp_fast_even"]
         p, people = _paired(df, [fast, even], setting=setting)
         if people:
             lines.append(f"- {setting}: fast mode's split {_fast_split()} vs the even 125/125/25: {p[fast]:.2f} vs "
                          f"{p[even]:.2f} dB on {len(people)} people")
+    if any(m in set(df.method) for _, m in PROJECTION_ROWS.values()):
+        lines.append(f"- the '{ENROLMENT_ROWS['gasp_fast'][1]}' and '{ENROLMENT_ROWS['gasp_encoder'][1]}' rows were "
+                     f"fitted before fast / full mode started stage 3 from the photo projection (commit 49c3399); "
+                     f"today's full mode is '{PROJECTION_ROWS['gasp_encoder_projected'][1]}'")
     return lines
 
 
