@@ -9,7 +9,6 @@ from gasp_ops.fitting import FitConfig, fit_avatar
 from gasp_ops.fitting.inputs import FitInputs
 from gasp_ops.fitting.photo_projection import posed_frames, project_photos, projection_sums
 from gasp_ops.headmodel.pose import HeadPose
-from gasp_ops.headmodel.procedural import ProceduralHead
 from gasp_ops.prior.prior_model import GaussianPrior
 from gasp_ops.render.render import render
 from gasp_ops.runtime.posing import PosingPlan
@@ -18,12 +17,6 @@ from tests.prior_fixture import tiny_config
 
 SIZE = 32
 TRUE = torch.tensor([0.8, 0.3, 0.2])
-
-
-@pytest.fixture(scope="module")
-def head():
-    torch.set_num_threads(1)
-    return ProceduralHead()
 
 
 @pytest.fixture(scope="module")
