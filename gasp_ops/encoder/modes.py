@@ -12,7 +12,8 @@
            to a quarter and was 1.3 / 1.9 dB below the full fit (single image / monocular).
   full:    the encoder's code, then the full three-stage fit (the configured steps).
 Fast and full start stage 3 from the photos' projected colours (``FitConfig.photo_projection``): on the tables'
-people (H200, 256²) the full fit with it scored +1.8 to +2.6 dB over the same fit without (5 of 5 fits).
+people (H200, 256², results/table1.md) the full fit from the encoder's code scored +1.3 to +2.6 dB with it over the
+same fit without, the paper's mean-code fit +1.6 to +2.6 dB (5 of 5 fits each).
 Without a mode (``mode=None``) the fit is the paper's: stage 1 starts from the mean code (+ ``code_init_scale``
 noise), no encoder needed.
 
