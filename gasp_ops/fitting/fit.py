@@ -13,12 +13,11 @@ from typing import Callable
 import torch
 
 from gasp_ops.avatar import GaussianAvatar
-from gasp_ops.encoder.crop import spread_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.inputs import FitInputs
 from gasp_ops.fitting.loop import progress_bar, run_steps
-from gasp_ops.fitting.photo_projection import PROJECTION_FRAMES, projected_colours, projection_sums
+from gasp_ops.fitting.photo_projection import project_colours
 from gasp_ops.fitting.scene import fit_scene, spatial_scale
 from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
 from gasp_ops.fitting.visibility import stage3_visibility
@@ -192,15 +191,13 @@ def _project_photos(model: FitModel, plan: PosingPlan, vertices: torch.Tensor, i
     (``gasp_ops.fitting.photo_projection``); returns the regulariser's target with the projected colours."""
     t0 = time.perf_counter()
     model.set_stage(3)
-    frames = torch.as_tensor(spread_frames(len(inputs), PROJECTION_FRAMES), dtype=torch.long)
     colours = model.attributes["colors"]
-    A, B = projection_sums(plan, dict(model.attributes.items()), vertices[frames.to(vertices.device)],
-                           inputs.cameras[frames], inputs.images[frames], inputs.mattes[frames])
+    new, frames = project_colours(plan, dict(model.attributes.items()), vertices, inputs.cameras, inputs.images,
+                                  inputs.mattes)
     with torch.no_grad():
-        new = projected_colours(colours, A, B)
         change = float((new - colours.clamp(0, 1)).abs().mean())
         colours.copy_(new)
-    log(f"fit: photo projection from {len(frames)} frame(s) in {time.perf_counter() - t0:.2f} s, mean colour "
+    log(f"fit: photo projection from {frames} frame(s) in {time.perf_counter() - t0:.2f} s, mean colour "
         f"change {change:.3f}")
     return {**target, "colors": new.detach().clone()}
 

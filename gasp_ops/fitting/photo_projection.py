@@ -32,6 +32,7 @@ import torch
 
 from gasp_ops.avatar import GaussianAvatar
 from gasp_ops.encoder.crop import spread_frames
+from gasp_ops.fitting.scene import posed_vertices
 from gasp_ops.render.render import render
 from gasp_ops.runtime.posing import PosingPlan
 
@@ -74,15 +75,23 @@ def projected_colours(colours: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
     return (colours.detach().float().clamp(0.0, 1.0) + A / (B + lam)).clamp(0.0, 1.0)
 
 
+def project_colours(plan: PosingPlan, attributes: dict[str, torch.Tensor], vertices: torch.Tensor, cameras,
+                    images: torch.Tensor, mattes: torch.Tensor, *, lam: float = PROJECTION_LAM,
+                    max_frames: int = PROJECTION_FRAMES) -> tuple[torch.Tensor, int]:
+    """([N, 3] colours after one projection step, frames used): up to ``max_frames`` of the T frames (vertices
+    [T, V, 3], cameras, images [T, H, W, 3], mattes [T, H, W], as ``projection_sums``), spread over them."""
+    frames = torch.as_tensor(spread_frames(vertices.shape[0], max_frames), dtype=torch.long)
+    idx = frames.to(vertices.device)
+    A, B = projection_sums(plan, attributes, vertices[idx], cameras[frames], images[idx], mattes[idx])
+    return projected_colours(attributes["colors"], A, B, lam), len(frames)
+
+
 @torch.no_grad()
 def posed_frames(head, inputs, frames: list[int], device) -> tuple[torch.Tensor, object, torch.Tensor, torch.Tensor]:
     """(vertices [T, V, 3], cameras, images [T, H, W, 3], mattes [T, H, W]) of ``frames`` of ``inputs`` on
     ``device`` (the tracked meshes, as ``gasp_ops.fitting.scene.fit_scene`` poses them)."""
     sub = inputs.subset(frames).to(device)
-    T = len(sub)
-    vertices = head.to(device)(sub.identity[None].expand(T, -1).float(), sub.expressions.float(),
-                               sub.poses.to(sub.images.device, torch.float32))
-    return vertices, sub.cameras, sub.images.float(), sub.mattes.float()
+    return posed_vertices(head.to(device), sub), sub.cameras, sub.images.float(), sub.mattes.float()
 
 
 def project_photos(avatar: GaussianAvatar, head, inputs, *, device=None, lam: float = PROJECTION_LAM,
@@ -97,8 +106,8 @@ def project_photos(avatar: GaussianAvatar, head, inputs, *, device=None, lam: fl
     vertices, cameras, images, mattes = posed_frames(head, inputs, frames, dev)
     av = avatar.to(dev)
     plan = PosingPlan(av.faces, av.face_ids, av.barycentrics).to(dev)
-    A, B = projection_sums(plan, av.attributes(), vertices, cameras, images, mattes)
-    colours = projected_colours(av.colors, A, B, lam)
+    colours, _ = project_colours(plan, av.attributes(), vertices, cameras, images, mattes, lam=lam,
+                                 max_frames=max_frames)
     out = GaussianAvatar(faces=av.faces, face_ids=av.face_ids, barycentrics=av.barycentrics,
                          **{**av.attributes(), "colors": colours}).to("cpu")
     return out, {"frames": len(frames), "seconds": time.perf_counter() - t0,

@@ -31,6 +31,14 @@ def check_params(head, inputs: FitInputs) -> None:
                              f"({head.n_identity}, {head.n_expression})")
 
 
+def posed_vertices(head, inputs: FitInputs) -> torch.Tensor:
+    """[T, V, 3] the head posed by each frame's tracked identity, expression and pose (head and inputs on one
+    device)."""
+    T = len(inputs)
+    return head(inputs.identity[None].expand(T, -1).float(), inputs.expressions.float(),
+                inputs.poses.to(inputs.images.device, torch.float32))
+
+
 def fit_scene(head, inputs: FitInputs, config, device, lpips_net: str = "vgg") -> FitScene:
     """Move ``inputs`` to ``device``, pose the head for every frame and load LPIPS when ``config.loss.lpips > 0``
     (never from random weights: ``gasp_ops.prior.perceptual.load_lpips``)."""
@@ -39,9 +47,7 @@ def fit_scene(head, inputs: FitInputs, config, device, lpips_net: str = "vgg") -
     check_params(head, inputs)
     inputs = inputs.to(device)
     with torch.no_grad():
-        T = len(inputs)
-        vertices = head(inputs.identity[None].expand(T, -1).float(), inputs.expressions.float(),
-                        inputs.poses.to(device, torch.float32))
+        vertices = posed_vertices(head, inputs)
         rest = head(inputs.identity[None].float(), torch.zeros(1, head.n_expression, device=device))[0]
     lpips_model, reason = (None, "weight 0")
     if config.loss.lpips > 0:
