@@ -124,9 +124,10 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
         "avatar_file_mb": round(out["avatar"].stat().st_size / 1e6, 3), "lpips": result.lpips,
         "viewer": view_command(out["avatar"], head_model),  # the avatar in the browser (docs/web_bundle.md)
     }
-    metadata.update(image_metadata(out["curves_image"], out["curves"], "loss_curves"))
-    metadata.update(image_metadata(out["input_vs_render_image"], out["input_vs_render"], "input_vs_render"))
-    metadata.update(image_metadata(out["turntable_strip_image"], out["turntable_strip"], "turntable_strip"))
+    for name, label in (("curves", "loss_curves"), ("input_vs_render", "input_vs_render"),
+                        ("turntable_strip", "turntable_strip")):
+        if name in out:  # no loss curves in instant mode (no steps)
+            metadata.update(image_metadata(out[f"{name}_image"], out[name], label))
     return metadata
 
 

@@ -63,7 +63,7 @@ def cmd_data(args) -> dict:
     t_plan = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = render_dataset(root, ids, views, texture_size=args.texture, supersample=3, device=args.device,
-                         workers=args.workers, log=print, max_seconds=args.max_seconds)
+                         workers=args.workers, log=print, max_seconds=args.max_seconds, max_batch=args.max_batch)
     dt = time.perf_counter() - t1
     if len(res) < len(ids):  # out of time: train on the complete identities (a later call renders the rest)
         from gasp_ops.io.tables import write_parquet
@@ -102,13 +102,16 @@ def cmd_speed(args) -> dict:
         ids = identity_table(plan_identities(n_ids, 0, head, start=5000), head)
         views = plan_views(ids, n_views, 0, head, size)
         t0 = time.perf_counter()
-        # At 512² (texture 1024, supersample 3) each worker holds ~13.5 GB of GPU memory (H200, 2026-12-01: 15 workers
-        # ran out of its 140 GB), so at most 8 there.
-        workers = min(args.workers, 8) if size >= 512 else args.workers
-        render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device, workers=workers)
+        # At 512² (texture 1024, supersample 3) a worker rasterising all 50 views at once held ~13.5 GB of GPU memory
+        # (H200, 2026-12-01: 15 workers ran out of its 140 GB, so 8 were used); --max-batch bounds it per worker.
+        render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device, workers=args.workers,
+                       max_batch=args.max_batch)
         dt = time.perf_counter() - t0
-        report[f"{size}"] = {"identities": n_ids, "views": n_views, "texture": texture, "seconds": dt, "workers": workers,
+        report[f"{size}"] = {"identities": n_ids, "views": n_views, "texture": texture, "seconds": dt,
+                             "workers": args.workers, "max_batch": args.max_batch,
                              "images_per_second": n_ids * n_views / dt}
+        if torch.cuda.is_available():
+            report[f"{size}"]["peak_gpu_memory_gb_this_process"] = torch.cuda.max_memory_allocated() / 1e9
         print(json.dumps(report[f"{size}"]))
         shutil.rmtree(root, ignore_errors=True)
     # GPU vs CPU agreement on one identity, 4 views at 128².
@@ -205,6 +208,7 @@ def main() -> None:
     ap.add_argument("--texture", type=int, default=512)
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--speed-identities", type=int, default=32)
+    ap.add_argument("--max-batch", type=int, default=None, help="views a worker rasterises at once (render_views)")
     ap.add_argument("--uv", type=int, default=128)
     ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--seconds", type=float, default=300)

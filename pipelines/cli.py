@@ -117,9 +117,10 @@ def cmd_enroll(args) -> int:
                  image_size=args.image_size, device=device, subject=args.subject, consent=args.consent,
                  owner=args.owner, fp16=args.fp16, log=print, progress=True, mode=args.mode,
                  encoder=load_mode_encoder(args, device, prior_path),
-                 capture={"face": args.face, "matting": args.matting, "landmarks": args.landmarks})
-    print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {out['curves']}, "
-          f"{out['input_vs_render']}, {out['turntable_strip']}")
+                 capture={"face": args.face, "matting": args.matting, "landmarks": args.landmarks},
+                 figures=args.figures)
+    figures = ", ".join(str(out[k]) for k in ("curves", "input_vs_render", "turntable_strip") if k in out)
+    print(f"wrote {out['avatar']} ({out['avatar'].stat().st_size / 1e6:.2f} MB), {figures}")
     return 0
 
 
@@ -236,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "cache (ImageNet-trained: non-commercial terms; off by default)")
     p.add_argument("--steps", type=int, nargs=3, metavar=("S1", "S2", "S3"))
     p.add_argument("--image-size", type=int, help="resize frames so the longer side has this many pixels")
+    p.add_argument("--no-figures", dest="figures", action="store_false",
+                   help="write the avatar file and fit.json only (no curves / input-vs-render / turntable PNGs)")
     p.add_argument("--subject", default="")
     p.add_argument("--consent", default="unknown", help="unknown | granted | synthetic | withdrawn")
     p.add_argument("--owner", default="", help="account allowed to operate the avatar (likeness management)")

@@ -206,6 +206,11 @@ def test_cli_enroll_modes_and_train_encoder(prior, views, head, trained, tmp_pat
                  str(enc_path), "--mode", "instant", "--setting", "single_image", "--image-size", "32"]) == 0
     f = load_avatar_file(out / "avatar.safetensors", head)
     assert f.avatar.count == prior.count and set(f.fit["seconds"]) == {"encoder", "decode", "projection"}
+    assert (out / "turntable_strip.png").is_file() and not (out / "curves.png").exists()  # no steps, no curves
+    assert main(["enroll", str(tmp_path / "frames"), "--out", str(tmp_path / "bare"), "--prior", str(prior_path),
+                 "--encoder", str(enc_path), "--mode", "instant", "--setting", "single_image", "--image-size", "32",
+                 "--no-figures"]) == 0
+    assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["avatar.safetensors", "fit.json"]
     assert main(["enroll", str(tmp_path / "frames"), "--out", str(tmp_path / "fast"), "--prior", str(prior_path),
                  "--encoder", str(enc_path), "--mode", "fast", "--steps", "4", "4", "4", "--image-size", "32",
                  "--setting", "single_image"]) == 0

@@ -62,6 +62,20 @@ def test_same_seed_gives_byte_identical_images(head):
     assert _hash(a) != _hash(c)
 
 
+@pytest.mark.parametrize("domain", ["prior", "real_proxy"])
+def test_views_rendered_in_chunks_equal_one_batch(head, domain):
+    """``max_batch`` bounds memory only: every output equals the one-batch render (sensor noise included)."""
+    azimuths = (0.0, 35.0, 180.0)
+    ident, assets, whole = _render(head, 4, domain=domain, seed=3, azimuths=azimuths)
+    cams = fixed_cameras(list(azimuths), [8.0], SIZE, head=head)
+    expr, poses = sample_expressions([4] * len(azimuths), 3, head)
+    parts = render_views(head, ident, expr, poses, cams, domain, assets=assets, seed=3, max_batch=2)
+    for name in ("rgb", "alpha", "face_id", "part_id", "region_id", "depth", "barycentrics"):
+        assert torch.equal(getattr(whole, name), getattr(parts, name)), name
+    with pytest.raises(GaspInputError, match="max_batch"):
+        render_views(head, ident, expr, poses, cams, domain, assets=assets, seed=3, max_batch=0)
+
+
 def test_identity_sampling_is_deterministic_and_overrides_are_local(head):
     a = sample_identity(5, 1, head)
     b = sample_identity(5, 1, head)

@@ -81,9 +81,12 @@ def input_vs_render(avatar, head, inputs: FitInputs, max_frames: int = 4) -> np.
 
 
 def write_fit_outputs(out_dir, result: FitResult, head, inputs: FitInputs, *, subject: str = "",
-                      consent: str = "unknown", owner: str = "", fp16: bool = False) -> dict:
+                      consent: str = "unknown", owner: str = "", fp16: bool = False, figures: bool = True) -> dict:
     """Write avatar.safetensors, curves.png, input_vs_render.png, turntable_strip.png and fit.json to ``out_dir``.
-    Returns {name: path} plus the images (uint8) under "<name>_image"."""
+    Returns {name: path} plus the images (uint8) under "<name>_image".
+
+    curves.png only when the fit ran steps (instant mode has no curves); figures=False: the avatar file and fit.json
+    only (a warm enrolment service that needs the avatar, not the pictures)."""
     from gasp_ops.avatar_file import save_avatar_file
     from gasp_ops.export.video import turntable_strip
 
@@ -94,15 +97,17 @@ def write_fit_outputs(out_dir, result: FitResult, head, inputs: FitInputs, *, su
     avatar_path = save_avatar_file(out / AVATAR_NAME, result.avatar, inputs.identity, head,
                                    source_sha256=inputs.content_hash(), source=inputs.source, subject=subject,
                                    consent=consent, owner=owner, fit=record, fp16=fp16, capture=inputs.capture)
-    curves_path, curves = plot_stage_curves(result.history, out / "curves.png")
-    cmp = input_vs_render(result.avatar, head, inputs)
-    cmp_path = save_png(out / "input_vs_render.png", cmp)
-    strip = turntable_strip(result.avatar, head, inputs.identity, image_size=min(256, max(inputs.image_size)))
-    strip_path = save_png(out / "turntable_strip.png", strip)
     write_text_atomic(out / "fit.json", json.dumps({**record, "history": result.history}, indent=1, default=str))
-    return {"avatar": avatar_path, "curves": curves_path, "curves_image": curves, "input_vs_render": cmp_path,
-            "input_vs_render_image": cmp, "turntable_strip": strip_path, "turntable_strip_image": strip,
-            "record": record}
+    written = {"avatar": avatar_path, "record": record}
+    if not figures:
+        return written
+    if any(h.get("step") for h in result.history.values()):
+        written["curves"], written["curves_image"] = plot_stage_curves(result.history, out / "curves.png")
+    cmp = input_vs_render(result.avatar, head, inputs)
+    written.update(input_vs_render=save_png(out / "input_vs_render.png", cmp), input_vs_render_image=cmp)
+    strip = turntable_strip(result.avatar, head, inputs.identity, image_size=min(256, max(inputs.image_size)))
+    written.update(turntable_strip=save_png(out / "turntable_strip.png", strip), turntable_strip_image=strip)
+    return written
 
 
 def load_inputs(source, head, work_dir, *, setting: str | None = None, image_size: int | None = None,
@@ -150,26 +155,35 @@ def default_prior_path(preset: str) -> Path:
 def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | None = None,
            image_size: int | None = None, device=None, subject: str = "", consent: str = "unknown",
            owner: str = "", fp16: bool = False, log: Callable[[str], None] | None = None,
-           progress: bool = True, capture: dict | None = None, mode: str | None = None, encoder=None) -> dict:
+           progress: bool = True, capture: dict | None = None, mode: str | None = None, encoder=None,
+           figures: bool = True, timings: dict | None = None) -> dict:
     """Photo / video / frames folder -> avatar file and figures in ``out_dir`` (see ``write_fit_outputs``).
 
     mode / encoder: enrolment mode (``gasp_ops.encoder.modes``: instant | fast | full) and its encoder; None = the
-    paper's fit from the mean code.
+    paper's fit from the mean code. figures: False = avatar file and fit.json only. timings: a dict that receives
+    the wall seconds of "preprocess" (photo -> tracked frames), "fit" and "outputs" (files, figures, the swap).
 
     The whole result (preprocessed frames included) is written as one unit: ``out_dir`` is locked (a second enrol
     into it fails at once), everything goes to a staging folder beside it, which replaces ``out_dir`` only when
     complete; an error or a kill leaves the previous ``out_dir`` as it was."""
     from gasp_ops.io.staged_dir import retarget, staged_directory
 
+    import time
+
+    from gasp_ops.encoder.modes import fit_with_mode
+
     out = Path(out_dir)
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     with staged_directory(out) as stage:
         inputs = load_inputs(source, head, stage / "preprocessed", setting=setting, image_size=image_size, log=log,
                              capture=capture)
         inputs.source = inputs.source.replace(str(stage), str(out))  # where the frames will be, for provenance
-        from gasp_ops.encoder.modes import fit_with_mode
-
+        t1 = time.perf_counter()
         result = fit_with_mode(prior, head, inputs, config, mode=mode, encoder=encoder, device=device, log=log,
                                progress=progress)
+        t2 = time.perf_counter()
         written = write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject, consent=consent,
-                                    owner=owner, fp16=fp16)
+                                    owner=owner, fp16=fp16, figures=figures)
+    timings.update(preprocess=t1 - t0, fit=t2 - t1, outputs=time.perf_counter() - t2)
     return retarget(written, stage, out)

@@ -24,22 +24,23 @@ def to_uint8(image) -> np.ndarray:
     return image
 
 
-def save_png(path: str | os.PathLike, image) -> Path:
-    """Write an image ([H, W, C] float in [0, 1] or uint8) as PNG, atomically."""
+def save_png(path: str | os.PathLike, image, compress_level: int = 6) -> Path:
+    """Write an image ([H, W, C] float in [0, 1] or uint8) as PNG, atomically. compress_level: zlib's 0-9 (the
+    pixels are the same at every level; 1 encodes a 512² render ~2.4x faster than the default 6, ~20 % larger)."""
     with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(to_uint8(image)).save(tmp, format="PNG")
+        Image.fromarray(to_uint8(image)).save(tmp, format="PNG", compress_level=compress_level)
     return Path(path)
 
 
-def save_png16(path: str | os.PathLike, values: np.ndarray) -> Path:
-    """Write a 2D integer map (0..65535) as a 16-bit single-channel PNG, atomically."""
+def save_png16(path: str | os.PathLike, values: np.ndarray, compress_level: int = 3) -> Path:
+    """Write a 2D integer map (0..65535) as a 16-bit single-channel PNG, atomically (compress_level: zlib's 0-9)."""
     import cv2
 
     values = np.asarray(values)
     if values.ndim != 2 or values.min(initial=0) < 0 or values.max(initial=0) > 65535:
         raise ValueError(f"{path}: a 16-bit PNG holds a 2D map of values in [0, 65535]")
     with atomic_path(path, suffix=".png") as tmp:
-        if not cv2.imwrite(str(tmp), values.astype(np.uint16)):
+        if not cv2.imwrite(str(tmp), values.astype(np.uint16), [cv2.IMWRITE_PNG_COMPRESSION, int(compress_level)]):
             raise OSError(f"{path}: could not encode PNG")
     return Path(path)
 

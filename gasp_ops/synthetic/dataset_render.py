@@ -33,6 +33,11 @@ class IdentityRenderResult:
     mask_coverage: list[float]
 
 
+#: zlib level of the dataset's PNGs: lossless at any level; 1 instead of the default 6 / 3 cuts encoding (the writer's
+#: largest CPU cost after the identity's assets: ~0.1 s per 512² view) by ~2.5x for ~20 % larger files.
+PNG_LEVEL = 1
+
+
 def manifest_path(root: Path, identity_id: str) -> Path:
     return Path(root) / "manifests" / f"{identity_id}.json"
 
@@ -52,10 +57,12 @@ def shard_of(index: int, n_shards: int) -> int:
 
 
 def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadModel, texture_size: int,
-                    supersample: int, device: torch.device | str = "cpu", overwrite: bool = False) -> IdentityRenderResult:
+                    supersample: int, device: torch.device | str = "cpu", overwrite: bool = False,
+                    max_batch: int | None = None) -> IdentityRenderResult:
     """Render every view of one identity (rows of the views table) into ``root`` and write its manifest.
 
-    identity_row: a row of the identity table (needs identity_id, index, seed, domain).
+    identity_row: a row of the identity table (needs identity_id, index, seed, domain). max_batch: views rasterised
+    at once (``render_views``; bounds memory, the files do not depend on it).
     """
     from gasp_ops.synthetic.render import render_views
 
@@ -67,7 +74,7 @@ def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadMod
     ident = sample_identity(int(identity_row.index), int(identity_row.seed), head, domain=identity_row.domain)
     expr, pose, cams = view_inputs(views)
     out = render_views(head, ident, expr, pose, cams, domain=identity_row.domain, supersample=supersample,
-                       texture_size=texture_size, device=device)
+                       texture_size=texture_size, device=device, max_batch=max_batch)
     rgb = out.rgb.detach().cpu().numpy()
     alpha = out.alpha.detach().cpu().numpy().reshape(len(views), cams.height, cams.width)
     face_id = out.face_id.detach().cpu().numpy()
@@ -80,7 +87,7 @@ def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadMod
             (view.mask_path, save_png, alpha[k]),
             (view.face_id_path, save_png16, (face_id[k] + 1).astype(np.int64)),
         ):
-            path = writer(root / rel, data)
+            path = writer(root / rel, data, compress_level=PNG_LEVEL)
             blob = path.read_bytes()
             files[rel] = hashlib.sha256(blob).hexdigest()
             written += len(blob)

@@ -22,6 +22,15 @@ def _lip_distance(a: HeadAnatomy, points: np.ndarray) -> np.ndarray:
     return np.where(point_in_polygon(points[:, :2], poly), -d, d)
 
 
+def _times_lip_ramp(w: np.ndarray, a: HeadAnatomy, points: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``w * smoothstep(_lip_distance(points), lo, hi)``, the distance computed only where ``w`` is not 0 (the
+    ramp is finite, so elsewhere the product is 0 anyway): most texels of an atlas are far from any beard."""
+    out = np.zeros_like(w, dtype=np.float64)
+    live = w != 0
+    out[live] = w[live] * smoothstep(_lip_distance(a, points[live]), lo, hi)
+    return out
+
+
 def moustache_weight(a: HeadAnatomy, points: np.ndarray) -> np.ndarray:
     """Soft moustache area [N] in [0, 1] for rest-pose points [N, 3]."""
     lm = a.landmarks
@@ -32,7 +41,7 @@ def moustache_weight(a: HeadAnatomy, points: np.ndarray) -> np.ndarray:
     bottom = np.interp(x, [0.0, half, half + 0.008], [lm[51, 1] + 0.0015, lm[48, 1] + 0.002, a.y_mouth - 0.012])
     w = smoothstep(top - y, 0.0, 0.002) * smoothstep(y - bottom, 0.0, 0.0015)
     w *= smoothstep(half + 0.01 - x, 0.0, 0.003)
-    w *= smoothstep(_lip_distance(a, points), 0.0, 0.0015)
+    w = _times_lip_ramp(w, a, points, 0.0, 0.0015)
     return w * (points[:, 2] > lm[33, 2] - 0.04 * a.scale / 0.234)
 
 
@@ -49,7 +58,7 @@ def beard_weight(a: HeadAnatomy, points: np.ndarray) -> np.ndarray:
     w = smoothstep(cheek - y, 0.0, 0.006 * s)
     w *= smoothstep(y - (a.y_chin - 0.035 * s), 0.0, 0.01 * s)
     w *= smoothstep(z - (min(lm[0, 2], lm[16, 2]) - 0.012 * s), 0.0, 0.01 * s)
-    w *= smoothstep(_lip_distance(a, points), 0.001, 0.003)
+    w = _times_lip_ramp(w, a, points, 0.001, 0.003)
     return np.maximum(w, moustache_weight(a, points))
 
 

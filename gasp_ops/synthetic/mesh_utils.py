@@ -80,23 +80,38 @@ def orient_outwards(vertices: np.ndarray, faces: np.ndarray, centre: np.ndarray)
 
 
 def point_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """Boolean [N]: 2-D ``points`` [N, 2] inside the closed ``polygon`` [M, 2] (even-odd rule)."""
-    x, y = points[:, 0:1], points[:, 1:2]
-    px, py = polygon[:, 0][None], polygon[:, 1][None]
-    qx, qy = np.roll(polygon[:, 0], -1)[None], np.roll(polygon[:, 1], -1)[None]
-    crosses = ((py > y) != (qy > y)) & (x < (qx - px) * (y - py) / np.where(qy == py, 1e-12, qy - py) + px)
-    return (crosses.sum(1) % 2) == 1
+    """Boolean [N]: 2-D ``points`` [N, 2] inside the closed ``polygon`` [M, 2] (even-odd rule).
+
+    One edge at a time on the point columns (no [N, M] temporaries: the texture painter calls this on every texel
+    of a 1024² atlas)."""
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    inside = np.zeros(len(points), dtype=bool)
+    for (px, py), (qx, qy) in zip(polygon, np.roll(polygon, -1, axis=0)):
+        dy = 1e-12 if qy == py else qy - py
+        inside ^= ((py > y) != (qy > y)) & (x < (qx - px) * (y - py) / dy + px)
+    return inside
 
 
 def distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """Distance [N] from 2-D or 3-D ``points`` [N, D] to the open polyline ``line`` [M, D]."""
+    """Distance [N] from 2-D or 3-D ``points`` [N, D] to the open polyline ``line`` [M, D].
+
+    Segment by segment on the point columns, keeping the smallest squared distance (one square root at the end)."""
+    cols = [np.ascontiguousarray(points[:, k], dtype=np.float64) for k in range(points.shape[1])]
     best = np.full(len(points), np.inf)
     for a, b in zip(line[:-1], line[1:]):
         ab = b - a
-        t = np.clip(((points - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
-        d = np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
-        best = np.minimum(best, d)
-    return best
+        inv = 1.0 / max(float(ab @ ab), 1e-12)
+        rel = [c - ak for c, ak in zip(cols, a)]
+        t = rel[0] * ab[0]
+        for r, abk in zip(rel[1:], ab[1:]):
+            t += r * abk
+        np.clip(t * inv, 0.0, 1.0, out=t)
+        d2 = np.zeros(len(points))
+        for r, abk in zip(rel, ab):
+            r -= t * abk
+            d2 += r * r
+        np.minimum(best, d2, out=best)
+    return np.sqrt(best)
 
 
 def smoothstep(x, lo: float, hi: float):
