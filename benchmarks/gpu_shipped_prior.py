@@ -104,12 +104,14 @@ def cmd_speed(args) -> dict:
         t0 = time.perf_counter()
         # At 512² (texture 1024, supersample 3) a worker rasterising all 50 views at once held ~13.5 GB of GPU memory
         # (H200, 2026-12-01: 15 workers ran out of its 140 GB, so 8 were used); --max-batch bounds it per worker.
-        render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device, workers=args.workers,
-                       max_batch=args.max_batch)
+        res = render_dataset(root, ids, views, texture_size=texture, supersample=3, device=args.device,
+                             workers=args.workers, max_batch=args.max_batch)
         dt = time.perf_counter() - t0
         report[f"{size}"] = {"identities": n_ids, "views": n_views, "texture": texture, "seconds": dt,
                              "workers": args.workers, "max_batch": args.max_batch,
-                             "images_per_second": n_ids * n_views / dt}
+                             "images_per_second": n_ids * n_views / dt,
+                             "mean_seconds_per_identity": {k: float(np.mean([r.seconds[k] for r in res]))
+                                                           for k in ("assets", "render", "write")}}
         if torch.cuda.is_available():
             report[f"{size}"]["peak_gpu_memory_gb_this_process"] = torch.cuda.max_memory_allocated() / 1e9
         print(json.dumps(report[f"{size}"]))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ class IdentityRenderResult:
     num_views: int
     bytes_written: int
     mask_coverage: list[float]
+    #: wall seconds of this identity's "assets" (textures, hair / clothing geometry), "render" (rasterise, shade,
+    #: to host) and "write" (PNG files, hashes, manifest); empty when skipped.
+    seconds: dict = field(default_factory=dict)
 
 
 #: zlib level of the dataset's PNGs: lossless at any level; 1 instead of the default 6 / 3 cuts encoding (the writer's
@@ -64,6 +68,7 @@ def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadMod
     identity_row: a row of the identity table (needs identity_id, index, seed, domain). max_batch: views rasterised
     at once (``render_views``; bounds memory, the files do not depend on it).
     """
+    from gasp_ops.synthetic.assets import build_assets
     from gasp_ops.synthetic.render import render_views
 
     root = Path(root)
@@ -71,13 +76,17 @@ def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadMod
     if not overwrite and identity_complete(root, iid, len(views)):
         previous = json.loads(manifest_path(root, iid).read_text())
         return IdentityRenderResult(iid, True, len(views), 0, list(previous.get("mask_coverage", [])))
+    t0 = time.perf_counter()
     ident = sample_identity(int(identity_row.index), int(identity_row.seed), head, domain=identity_row.domain)
     expr, pose, cams = view_inputs(views)
+    assets = build_assets(head, ident, texture_size, device=device)
+    t1 = time.perf_counter()
     out = render_views(head, ident, expr, pose, cams, domain=identity_row.domain, supersample=supersample,
-                       texture_size=texture_size, device=device, max_batch=max_batch)
+                       assets=assets, device=device, max_batch=max_batch)
     rgb = out.rgb.detach().cpu().numpy()
     alpha = out.alpha.detach().cpu().numpy().reshape(len(views), cams.height, cams.width)
     face_id = out.face_id.detach().cpu().numpy()
+    t2 = time.perf_counter()
     if face_id.max(initial=-1) + 1 > 65535:
         raise GaspInputError("face_id", f"{iid}: combined mesh has more than 65,534 faces; 16-bit maps cannot hold it")
     files, written, coverage = {}, 0, []
@@ -95,4 +104,5 @@ def render_identity(root: Path, identity_row, views: pd.DataFrame, head: HeadMod
     manifest = {"identity_id": iid, "num_views": len(views), "files": files,
                 "mask_coverage": coverage, "num_faces": int(out.faces.shape[0])}
     write_text_atomic(manifest_path(root, iid), json.dumps(manifest, indent=1, sort_keys=True))
-    return IdentityRenderResult(iid, False, len(views), written, coverage)
+    seconds = {"assets": t1 - t0, "render": t2 - t1, "write": time.perf_counter() - t2}
+    return IdentityRenderResult(iid, False, len(views), written, coverage, seconds)
