@@ -96,7 +96,9 @@ def cmd_speed(args) -> dict:
     report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
               "host_cores": os.cpu_count()}
     head = _head("cpu")
-    for size, texture, n_views, n_ids in ((512, 1024, 50, args.speed_identities), (256, 512, 16, args.speed_identities)):
+    settings = {512: (1024, 50), 256: (512, 16)}  # size -> (texture, views per identity)
+    for size in args.sizes:
+        (texture, n_views), n_ids = settings[size], args.speed_identities
         root = Path(args.root) / f"speed_{size}"
         shutil.rmtree(root, ignore_errors=True)
         ids = identity_table(plan_identities(n_ids, 0, head, start=5000), head)
@@ -117,6 +119,9 @@ def cmd_speed(args) -> dict:
         print(json.dumps(report[f"{size}"]))
         shutil.rmtree(root, ignore_errors=True)
     # GPU vs CPU agreement on one identity, 4 views at 128².
+    if args.no_agreement:
+        _write_json(Path(args.out) / f"data_speed{args.tag}.json", report)
+        return report
     ident = plan_identities(1, 0, head, start=5000)[0]
     one = plan_views(identity_table([ident], head), 4, 0, head, 128)
     expr, pose, cams = view_inputs(one)
@@ -133,9 +138,13 @@ def cmd_speed(args) -> dict:
         "rgb_uint8_agree": float(np.mean(np.round(a.rgb.numpy() * 255) == np.round(b.rgb.cpu().numpy() * 255))),
     }
     print(json.dumps(report["gpu_vs_cpu"]))
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "data_speed.json").write_text(json.dumps(report, indent=1))
+    _write_json(Path(args.out) / f"data_speed{args.tag}.json", report)
     return report
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
 
 
 def cmd_train(args) -> None:
@@ -211,6 +220,9 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--speed-identities", type=int, default=32)
     ap.add_argument("--max-batch", type=int, default=None, help="views a worker rasterises at once (render_views)")
+    ap.add_argument("--tag", default="", help="speed: suffix of data_speed<TAG>.json")
+    ap.add_argument("--sizes", type=int, nargs="+", choices=(512, 256), default=[512, 256], help="speed: image sizes")
+    ap.add_argument("--no-agreement", action="store_true", help="speed: skip the GPU-vs-CPU render check")
     ap.add_argument("--uv", type=int, default=128)
     ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--seconds", type=float, default=300)

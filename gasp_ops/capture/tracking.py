@@ -53,6 +53,7 @@ from gasp_ops.capture.shading import ShadingModel
 from gasp_ops.capture.stencil_normals import StencilNormals
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.headmodel.landmark_head import LandmarkHead
 from gasp_ops.headmodel.pose import HeadPose
 from gasp_ops.headmodel.topology import REGIONS
 from gasp_ops.raster.mesh_raster import rasterize_mesh
@@ -138,6 +139,11 @@ class _Params(torch.nn.Module):
         T = self.expression.shape[0]
         return head(self.identity.expand(T, -1), self.expression, self.pose())
 
+    def landmarks(self, head: LandmarkHead) -> torch.Tensor:
+        """The 68 landmarks [T, 68, 3] alone (``LandmarkHead``: the same as the vertices' landmarks, far cheaper)."""
+        T = self.expression.shape[0]
+        return head.landmarks(self.identity.expand(T, -1), self.expression, self.pose())
+
 
 def facing_rotation(w2c: torch.Tensor) -> torch.Tensor:
     """Axis-angle [3] turning the head (+z forward, +y up) to face the camera ``w2c`` [4, 4] upright."""
@@ -207,11 +213,14 @@ class Tracker:
 
     # ------------------------------------------------------------------ losses
     def _landmark_loss(self, verts: torch.Tensor) -> torch.Tensor:
-        lm = self.head.landmarks(verts)
+        return self._landmark_px_loss(self.head.landmarks(verts))
+
+    def _landmark_px_loss(self, lm: torch.Tensor) -> torch.Tensor:
+        """Robust reprojection error (px) of landmarks [T, 68, 3] against the detections."""
         px, _ = project(lm, self.cameras)
         ok = torch.isfinite(self.detected[..., 0])
         if not ok.any():
-            return verts.sum() * 0.0
+            return lm.sum() * 0.0
         r = (px - torch.nan_to_num(self.detected)).norm(dim=-1)
         w = self.lmk_weight * ok
         return (_charbonnier(r, 2.0) * w).sum() / w.sum()
@@ -304,17 +313,19 @@ class Tracker:
             self.stages.append("seed:default_pose")
             return "default_pose"
         self.focus = focus if self.C > 1 else None
+        # Landmarks only here: evaluate the head where they need it (LandmarkHead), not at every vertex.
+        lmk_head = LandmarkHead(self.head)
         opt = torch.optim.Adam([{"params": [p.rotation], "lr": 0.02}, {"params": [p.translation], "lr": 0.005}])
         for _ in range(self.cfg.seed_rigid_iters):
             opt.zero_grad()
-            loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
+            loss = self._landmark_px_loss(p.landmarks(lmk_head)) + self._priors() + self._focus_prior()
             loss.backward()
             opt.step()
         opt = self._optimizer(scale=1.0, free="shape")
         fit_identity = self.C == 1 if self.cfg.seed_identity is None else self.cfg.seed_identity
         for _ in range(self.cfg.seed_iters if fit_identity else 0):
             opt.zero_grad()
-            loss = self._landmark_loss(p.vertices(self.head)) + self._priors() + self._focus_prior()
+            loss = self._landmark_px_loss(p.landmarks(lmk_head)) + self._priors() + self._focus_prior()
             loss.backward()
             opt.step()
         with torch.no_grad():

@@ -41,7 +41,9 @@ def solid_noise(g: torch.Generator, points: np.ndarray, wavelength: float, octav
         k = 2 * math.pi / (wavelength / 2**o) * (0.7 + 0.6 * torch.rand(waves, generator=g, dtype=torch.float64).numpy())
         phase = 2 * math.pi * torch.rand(waves, generator=g, dtype=torch.float64).numpy()
         amp = 0.5**o
-        out += amp * np.cos(points @ (d * k[:, None]).T + phase).sum(1) / math.sqrt(waves / 2)
+        # torch's vectorised cos (float64, within 1 ulp of NumPy's) is ~5x faster on a 1024² atlas's texels
+        waves_at = torch.cos(torch.from_numpy(points @ (d * k[:, None]).T + phase)).numpy()
+        out += amp * waves_at.sum(1) / math.sqrt(waves / 2)
         total += amp * amp
     return (out / math.sqrt(total)).astype(np.float32)
 
