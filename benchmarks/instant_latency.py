@@ -4,8 +4,9 @@ included"), with where the time goes.
     python3 benchmarks/instant_latency.py --device cuda --runs 5 --out $OUT/instant_latency.json
     python3 benchmarks/instant_latency.py --device cpu --runs 3 --profile /tmp/instant.prof
 
-A service holds the head model, the shipped prior and the shipped encoder in memory (loaded and SHA-256 checked
-once, timed as "load"); each request is ``gasp_ops.fitting.report.enroll`` on a photo file: face framing, landmarks,
+A service holds the head model, the shipped prior and the shipped encoder in memory
+(``gasp_ops.encoder.instant_session.InstantEnroller``: loaded and SHA-256 checked once, timed as "load"); each
+request is ``InstantEnroller.enroll`` on a photo file: face framing, landmarks,
 matte, 3DMM tracking, frame files (= "preprocess"), encoder + decode + photo projection ("fit"), the avatar file and
 fit.json written as one unit ("outputs"; ``--figures`` adds the three preview PNGs the CLI writes). The photo is
 scikit-image's astronaut (the one real photo the project may use) unless ``--photo`` names another. The first
@@ -58,22 +59,12 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     t0 = time.perf_counter()
-    from gasp_ops.encoder.checkpoint import load_encoder, resolve_encoder_path
-    from gasp_ops.encoder.modes import mode_config
-    from gasp_ops.fitting.config import default_fit_config
-    from gasp_ops.fitting.report import enroll
-    from gasp_ops.headmodel.factory import build_head_model
-    from gasp_ops.prior.checkpoint import load_prior
-    from gasp_ops.prior.shipped import shipped_prior_path
+    from gasp_ops.encoder.instant_session import InstantEnroller
 
     t_import = time.perf_counter() - t0
     device = torch.device(args.device)
     t0 = time.perf_counter()
-    head = build_head_model("procedural").to(device)
-    prior, _ = load_prior(shipped_prior_path(), head, device)
-    enc_path, enc_sha = resolve_encoder_path(prior_source="shipped")
-    encoder = load_encoder(enc_path, device, sha256=enc_sha)[0]
-    config = mode_config(default_fit_config("tiny"), "instant")
+    enroller = InstantEnroller(device, figures=args.figures)
     t_load = time.perf_counter() - t0
 
     requests = []
@@ -90,9 +81,8 @@ def main(argv=None) -> int:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t = time.perf_counter()
-            out = enroll(photo, Path(tmp) / f"avatar_{k}", head.to(device), prior, config, device=device,
-                         mode="instant", encoder=encoder, figures=args.figures, progress=False, consent="granted",
-                         capture={"landmarks": args.landmarks, "matting": args.matting}, timings=timings)
+            out = enroller.enroll(photo, Path(tmp) / f"avatar_{k}", consent="granted", timings=timings,
+                                  capture={"landmarks": args.landmarks, "matting": args.matting})
             wall = time.perf_counter() - t
             if prof is not None:
                 prof.disable()

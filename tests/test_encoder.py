@@ -192,6 +192,28 @@ def test_instant_and_fast_modes_start_from_the_encoder_code(prior, views, head, 
     assert torch.equal(zero.code, code)  # the full fit's stage 1 starts at the encoder's code
 
 
+def test_instant_enroller_serves_several_requests_with_models_loaded_once(prior, head, trained, tmp_path):
+    """The warm-process API: two requests, each a complete avatar folder, the same avatar for the same input."""
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.encoder.instant_session import InstantEnroller
+    from gasp_ops.prior.checkpoint import save_prior
+    from tests.test_fitting_stages import _write_frames
+
+    _write_frames(head, tmp_path / "frames")
+    prior_path = save_prior(tmp_path / "prior.safetensors", prior, {"config": tiny_prior_config().as_dict()})
+    enroller = InstantEnroller("cpu", prior_path=prior_path, encoder_path=save_encoder(tmp_path / "enc.safetensors",
+                                                                                       trained.model))
+    encoder = enroller.encoder
+    timings: dict = {}
+    a = enroller.enroll(tmp_path / "frames", tmp_path / "a", consent="granted", timings=timings)
+    b = enroller.enroll(tmp_path / "frames", tmp_path / "b")
+    assert enroller.encoder is encoder and set(timings) == {"preprocess", "fit", "outputs"}
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["avatar.safetensors", "fit.json"]
+    fa, fb = load_avatar_file(a["avatar"], head), load_avatar_file(b["avatar"], head)
+    assert fa.avatar.count == prior.count and torch.equal(fa.avatar.colors, fb.avatar.colors)
+    assert fa.provenance["likeness"]["consent"] == "granted" and fa.fit["config"]["steps_refine"] == 0
+
+
 def test_cli_enroll_modes_and_train_encoder(prior, views, head, trained, tmp_path):
     from gasp_ops.avatar_file import load_avatar_file
     from gasp_ops.prior.checkpoint import save_prior
