@@ -18,7 +18,6 @@ side is below ``MIN_FACE_PX`` (64 px in the input image) is refused with the siz
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 import numpy as np

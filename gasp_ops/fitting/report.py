@@ -16,7 +16,7 @@ import torch
 
 from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
-from gasp_ops.fitting.fit import FitResult, fit_avatar
+from gasp_ops.fitting.fit import FitResult
 from gasp_ops.fitting.inputs import FitInputs, from_frame_table
 from gasp_ops.io.atomic import write_text_atomic
 from gasp_ops.io.images import save_png
@@ -116,7 +116,6 @@ def load_inputs(source, head, work_dir, *, setting: str | None = None, image_siz
     with ``capture`` options: face, matting, landmarks), a folder holding ``frames.parquet``, or the table itself
     -> FitInputs (``.capture``: the face choice / crop record, from the folder's ``capture.json`` if any)."""
     from gasp_ops.capture.head_framing import read_capture_record
-
     from gasp_ops.capture.phone import IMAGE_SUFFIXES
 
     log = log or (lambda m: None)
@@ -166,11 +165,10 @@ def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | No
     The whole result (preprocessed frames included) is written as one unit: ``out_dir`` is locked (a second enrol
     into it fails at once), everything goes to a staging folder beside it, which replaces ``out_dir`` only when
     complete; an error or a kill leaves the previous ``out_dir`` as it was."""
-    from gasp_ops.io.staged_dir import retarget, staged_directory
-
     import time
 
     from gasp_ops.encoder.modes import fit_with_mode
+    from gasp_ops.io.staged_dir import retarget, staged_directory
 
     out = Path(out_dir)
     timings = {} if timings is None else timings
