@@ -627,7 +627,9 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
                              f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else
                              f"- {rec.setting} / {rec.method}: no loss history")
-            lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]), *encoder_lines, *protocol,
+            with_encoder = ok[(ok.table == number) & ok.variant.isin(ENCODER_VARIANTS)] if "variant" in ok else ok[:0]
+            lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]),
+                      *(encoder_lines if len(with_encoder) else []), *protocol,
                       *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in SETTINGS_OF[number]]]
             title = (f"Table {number}: {' / '.join(SETTINGS_OF[number])} (held-out real_proxy people "
                      f"{', '.join(sorted(ok[ok.table == number].subject.unique()))}; mean over test frames)")
