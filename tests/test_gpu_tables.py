@@ -82,6 +82,20 @@ def test_enrolment_rows_fit_every_mode_in_both_table1_settings_and_are_not_count
     assert "-2.50 dB on 2 people" in lines[0] and "19.20 vs 19.50 dB = -0.30 dB on 1 people" in lines[1]
 
 
+def test_todays_modes_are_judged_against_full_mode_with_projection():
+    import pandas as pd
+
+    label = {**{v: m for v, (_, m) in gpu_tables.ENROLMENT_ROWS.items()},
+             **{v: m for v, (_, m) in gpu_tables.PROJECTION_ROWS.items()}}
+    psnr = {"gasp_instant": 20.2, "gasp_fast_projected": 19.3, "gasp_encoder_projected": 19.9, "gasp_projected": 19.95}
+    df = pd.DataFrame([{"setting": "monocular", "method": label[v], "subject": who, "psnr": x + d}
+                       for v, x in psnr.items() for who, d in (("rp010", -0.5), ("rp011", 0.5))])
+    today = [ln for ln in tables_report.targets_enrolment(df) if "today's modes" in ln]
+    assert [ln.rsplit("**", 2)[1] for ln in today] == ["met", "missed", "missed"]
+    assert "20.20 vs 19.90 dB = +0.30 dB on 2 people" in today[0] and "= -0.60 dB" in today[1]
+    assert "19.90 vs 19.95 dB = -0.05 dB" in today[2]
+
+
 def test_cheap_fits_first_then_the_longest_keeping_person_order_among_equals():
     tasks = gpu_tables.plan_fits(["single_image", "enrolment"], [10, 11], {}, 3000)
     order = [t["fit_id"] for t in gpu_tables.longest_first(tasks)]
