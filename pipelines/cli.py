@@ -5,6 +5,7 @@
   gasp head-info [--head procedural]              vertex/face counts and Gaussians per UV resolution
   gasp enroll INPUT --out DIR [--prior P]         photo / video / frames folder -> avatar file (+ figures)
   gasp enroll INPUT --out DIR --mode instant|fast|full [--encoder E]   encoder code (+ a short / full fit)
+  gasp enroll-batch A.jpg B.jpg ... --out DIR     instant mode, models loaded once (pipelines/cli_batch.py)
   gasp train-encoder --prior P --dataset D --out DIR   identity encoder for a prior (pipelines/cli_encoder.py)
   gasp render AVATAR --out X.mp4|DIR [--params F] turntable (default) or re-enactment from 3DMM parameters
   gasp export-ply AVATAR --out frame.ply|.splat   a posed frame as a standard 3DGS PLY (or compact .splat)
@@ -201,11 +202,13 @@ def cmd_backfill(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pipelines.cli_batch import register as register_batch
     from pipelines.cli_encoder import add_mode_args, register as register_encoder
 
     parser = argparse.ArgumentParser(prog="gasp", description="GASP: Gaussian Avatars with Synthetic Priors")
     sub = parser.add_subparsers(dest="command", required=True)
     register_encoder(sub)
+    register_batch(sub)
     p = sub.add_parser("run", help="materialise a Dagster job in-process")
     p.add_argument("--job", default="gasp_main")
     p.add_argument("--preset", default="tiny")

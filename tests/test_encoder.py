@@ -23,6 +23,7 @@ from gasp_ops.fitting.config import FitConfig, default_fit_config
 from gasp_ops.fitting.fit import fit_avatar
 from gasp_ops.fitting.inputs import FitInputs
 from gasp_ops.fitting.photo_projection import project_photos
+from gasp_ops.io.images import save_png
 from gasp_ops.io.tensors import load_tensors, save_tensors
 from tests.fitting_fixture import synthetic_prior_views, tiny_prior_config
 
@@ -212,6 +213,40 @@ def test_instant_enroller_serves_several_requests_with_models_loaded_once(prior,
     fa, fb = load_avatar_file(a["avatar"], head), load_avatar_file(b["avatar"], head)
     assert fa.avatar.count == prior.count and torch.equal(fa.avatar.colors, fb.avatar.colors)
     assert fa.provenance["likeness"]["consent"] == "granted" and fa.fit["config"]["steps_refine"] == 0
+
+
+def test_enroll_batch_enrols_each_input_into_its_folder_and_checks_inputs_first(prior, head, trained, tmp_path,
+                                                                                capsys):
+    from gasp_ops.avatar_file import load_avatar_file
+    from gasp_ops.prior.checkpoint import save_prior
+    from pipelines.cli import main
+    from tests.test_fitting_stages import _write_frames
+
+    for name in ("ann", "ben"):
+        _write_frames(head, tmp_path / "in" / name)
+    (tmp_path / "in" / "dan").mkdir()  # no frames.parquet: refused before anything loads
+    save_png(tmp_path / "in" / "cat.png", np.full((96, 96, 3), 0.5))  # passes the checks, no face: fails at its turn
+    prior_path = save_prior(tmp_path / "prior.safetensors", prior, {"config": tiny_prior_config().as_dict()})
+    enc = save_encoder(tmp_path / "enc.safetensors", trained.model)
+    common = ["--prior", str(prior_path), "--encoder", str(enc), "--device", "cpu", "--consent", "granted"]
+    ins = [str(tmp_path / "in" / n) for n in ("ann", "ben")]
+    # checked before any model loads: a missing input, two inputs with one name, a bad consent value
+    assert main(["enroll-batch", *ins, str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o"), *common]) == 2
+    assert "nope.jpg" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["enroll-batch", *ins, ins[0], "--out", str(tmp_path / "o"), *common]) == 2
+    assert "same name 'ann'" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["enroll-batch", *ins, str(tmp_path / "in" / "dan"), "--out", str(tmp_path / "o"), *common]) == 2
+    assert "no frames.parquet" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    code = main(["enroll-batch", *ins, "--out", str(tmp_path / "o"), *common])
+    assert code == 0, capsys.readouterr().err
+    for n in ("ann", "ben"):
+        f = load_avatar_file(tmp_path / "o" / n / "avatar.safetensors", head)
+        assert f.avatar.count == prior.count and f.provenance["likeness"]["consent"] == "granted"
+    assert "2 of 2 enrolled" in capsys.readouterr().out
+    code = main(["enroll-batch", *ins, str(tmp_path / "in" / "cat.png"), "--out", str(tmp_path / "o2"), *common])
+    captured = capsys.readouterr()
+    assert code == 2 and "2 of 3 enrolled" in captured.out and "cat" in captured.err
+    assert (tmp_path / "o2" / "ben" / "avatar.safetensors").is_file() and not (tmp_path / "o2" / "cat").exists()
 
 
 def test_cli_enroll_modes_and_train_encoder(prior, views, head, trained, tmp_path):
