@@ -201,15 +201,17 @@ def test_celery_workers_postgres_instance_survive_a_killed_worker(scale_env):
     t0 = time.monotonic()
     dagster = [sys.executable, "-m", "dagster"]
     dagster_celery = [sys.executable, "-c", "from dagster_celery.cli import main; main()"]  # = dagster-celery
-    for name in ("w1", "w2"):
-        procs.start(name, dagster_celery + ["worker", "start", "-A", "dagster_celery.app", "-y",
-                                            str(tmp_path / "celery_worker.yaml"), "-q", "dagster", "-q", "gpu",
-                                            "-n", name, "--", "--concurrency=1", "--pool=prefork"])
-    # upstream tables, on the same PostgreSQL instance, while the workers boot
+    # upstream tables, on the same PostgreSQL instance, before the workers start: the first process to open the fresh
+    # database creates Dagster's schema, and two doing it at once can fail ("type run_tags already exists": a worker
+    # died of it once on a clean clone, 2026-12-02)
     up = subprocess.run(dagster + ["asset", "materialize", "-m", "pipelines.definitions", "--select",
                                    "synthetic_identities,synthetic_views"], cwd=REPO, env=env, capture_output=True,
                         text=True, timeout=300)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    for name in ("w1", "w2"):
+        procs.start(name, dagster_celery + ["worker", "start", "-A", "dagster_celery.app", "-y",
+                                            str(tmp_path / "celery_worker.yaml"), "-q", "dagster", "-q", "gpu",
+                                            "-n", name, "--", "--concurrency=1", "--pool=prefork"])
     for name in ("w1", "w2"):
         _wait(lambda: " ready." in procs.log(name) or procs.procs[name].poll() is not None, 120, f"worker {name}")
         assert procs.procs[name].poll() is None, procs.log(name)[-3000:]
