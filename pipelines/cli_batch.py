@@ -20,15 +20,13 @@ from gasp_ops.errors import GaspInputError
 
 
 def cmd_enroll_batch(args) -> int:
-    from gasp_ops.avatar_file import CONSENT_VALUES
     from gasp_ops.device import resolve_device
     from gasp_ops.encoder.instant_session import InstantEnroller
     from gasp_ops.io.output_paths import check_output
-    from pipelines.cli_checks import check_enroll_source
+    from pipelines.cli_checks import check_consent, check_enroll_source
     from pipelines.cli_encoder import instant_threads
 
-    if args.consent not in CONSENT_VALUES:
-        raise GaspInputError("--consent", f"must be one of {', '.join(CONSENT_VALUES)}, got {args.consent!r}")
+    check_consent(args.consent)
     inputs = [Path(p) for p in args.inputs]
     seen: dict[str, Path] = {}
     estimate = 0

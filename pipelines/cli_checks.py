@@ -84,14 +84,20 @@ def check_enroll_source(source, setting: str | None) -> int:
     return estimate
 
 
+def check_consent(value: str) -> None:
+    """``--consent`` is one of the avatar file's consent values."""
+    from gasp_ops.avatar_file import CONSENT_VALUES
+
+    if value not in CONSENT_VALUES:
+        raise GaspInputError("--consent", f"must be one of {', '.join(CONSENT_VALUES)}, got {value!r}")
+
+
 def check_enroll(args, prior_path) -> None:
     """Everything ``gasp enroll`` can check before loading the prior and preprocessing (see module doc).
     prior_path: the prior file the command may read (an input the output must not replace)."""
-    from gasp_ops.avatar_file import CONSENT_VALUES
     from gasp_ops.io.output_paths import check_output
 
-    if args.consent not in CONSENT_VALUES:
-        raise GaspInputError("--consent", f"must be one of {', '.join(CONSENT_VALUES)}, got {args.consent!r}")
+    check_consent(args.consent)
     if args.image_size is not None:
         int_in_range("--image-size", args.image_size, *IMAGE_SIZE_RANGE)
     for s in args.steps or ():

@@ -7,8 +7,9 @@ the shaped vertices, so the landmarks need only those <= 204 vertices plus the j
     joints = R @ (template + B_id identity + B_exp expression) = R template + (R B_id) identity + (R B_exp) expression
 
 (R the joint regressor [5, V]). ``LandmarkHead(head).landmarks(identity, expression, pose)`` equals
-``head.landmarks(head(identity, expression, pose))`` to float rounding (tests/test_landmark_head.py) at a small
-fraction of the cost: the tracker's 180 seed iterations on one photo went from most of its time to a few percent.
+``head.landmarks(head(identity, expression, pose))`` to float rounding (tests/test_landmark_head.py) at a fraction
+of the cost. Measured on the 2-core CPU (cProfile, one photo): the tracker's 180 seed iterations 1.17 -> 0.75 s, the
+rest being autograd and Adam overhead; a warm instant enrolment 2.39 -> 1.71 s (docs/benchmarks.md).
 """
 
 from __future__ import annotations
