@@ -18,6 +18,7 @@ from assets_defs.resources import ComputeDevice, DataRoot, HeadModelResource, Pi
 from assets_defs.step_tags import GPU_STEP_TAGS
 from gasp_ops.web.server import view_command
 from gasp_ops.errors import GaspInputError
+from gasp_ops.headmodel.cpu_copy import on_cpu
 from gasp_ops.io.safe_paths import check_key, path_under
 
 GROUP = "fitting"
@@ -110,7 +111,7 @@ def fit_subject(context, config: AvatarFitConfig, data_root: DataRoot, preset: P
                                uv_resolution=int(prior_meta["config"]["uv_resolution"]))
         folder = avatar_dir(data_root, p.name, subject, setting)
         with staged_directory(folder) as stage:  # one unit: a kill leaves the previous fit's folder intact
-            out = retarget(write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject,
+            out = retarget(write_fit_outputs(stage, result, on_cpu(head), inputs, subject=subject,
                                              consent=config.consent, owner=config.owner, fp16=config.fp16),
                            stage, folder)
     except GaspInputError as exc:

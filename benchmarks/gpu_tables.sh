@@ -2,9 +2,11 @@
 # Tables 1-3 on one GPU machine (torch, no gsplat, no Dagster, no internet) in device calls of <= 10 minutes:
 #   bash benchmarks/gpu_tables.sh single_image,monocular,enrolment 570 --commit <HASH>    # Table 1 (+ issue 17's modes)
 #   bash benchmarks/gpu_tables.sh ablations,prior_size,multi_camera 480 --commit <HASH>   # Table 3 rows, Table 2
-# Carry: .whl (gsplat 1.5.3 + pytorch_msssim wheels) and .gpu_carry/p{1,10,100,1000}_prior.safetensors (the
-# prior-size rows, all at 4,791 training steps; p1000 = the shipped prior of commit 9304dad, before it was trained
-# on: `git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors`; a missing one is a 'not run' row). Extra arguments go to benchmarks/gpu_tables.py
+# Carry: .whl (gsplat 1.5.3 + pytorch_msssim wheels) and the Tab. 3 priors present, plain or xz-compressed under
+# .gpu_carry/xz/: p{1,10,100,1000}_prior.safetensors (the prior-size rows, all at 4,791 training steps; p1000 = the
+# shipped prior of commit 9304dad, before it was trained on: `git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors`)
+# and uv{64,128,256,512}_prior.safetensors (the UV rows: 100 identities, 2,000 steps each, trained side by side in
+# one call, `gpu_shipped_prior.sh uv`; their uv_priors.tar holds them); a prior not carried is a 'not run' row. Extra arguments go to benchmarks/gpu_tables.py
 # (e.g. --skip-done .gpu_carry/rows_call1.jsonl, --subjects 5, --baseline-steps 3000, --workers 12).
 # Returns $OUT/tables_<groups>.tar (rows.jsonl: one row per fit; renders/: the test-camera renders of every fit and
 # each person's ground truth; the log) - split into 15 MiB parts when larger - and device.txt.
@@ -24,9 +26,15 @@ source benchmarks/gpu_env.sh
 start_gpu_env  # gsplat from the carried wheels, built beside the people's renders (CPU smoke test: --device cpu)
 priors=()
 if [[ ",$groups," == *",prior_size,"* ]]; then
-  for n in 1 10 100 1000; do
-    f=.gpu_carry/p${n}_prior.safetensors
-    if [ -f "$f" ]; then priors+=(--prior "p$n=$f"); else echo "missing $f: prior size $n not run" | tee -a "$run/log.txt"; fi
+  # Priors may travel xz-compressed (.gpu_carry/xz/NAME_prior.safetensors.xz: fp16 weights shrink ~30 %, so more
+  # of them fit beside the tree in one call's 64 MiB); unpacked here, each checked by its SHA-256 in the rows.
+  for z in .gpu_carry/xz/*_prior.safetensors.xz; do
+    [ -f "$z" ] && $PY -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+      "$z" ".gpu_carry/$(basename "$z" .xz)"
+  done
+  for n in p1 p10 p100 p1000 uv64 uv128 uv256 uv512; do  # the prior-size rows, then the UV rows (100 identities)
+    f=.gpu_carry/${n}_prior.safetensors
+    if [ -f "$f" ]; then priors+=(--prior "$n=$f"); else echo "not carried: $f (row prior_$n not run here)" | tee -a "$run/log.txt"; fi
   done
 fi
 common=(--groups "$groups" --out "$run" --work /tmp/gpu_tables_people "${priors[@]}" "$@")

@@ -24,6 +24,7 @@ from gasp_ops.capture.preprocess import PreprocessReport
 from gasp_ops.capture.tracking import Tracker, TrackingConfig
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.headmodel.cpu_copy import on_cpu
 from gasp_ops.io.tables import write_parquet
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -104,10 +105,7 @@ def preprocess_capture(path: str | os.PathLike, out_dir: str | os.PathLike, head
     mattes = mattes_before_tracking(images, used.matting, alpha=framed.alpha, rvm_path=rvm_path, source=str(path))
     mattes = None if mattes is None else mattes[:, None]
     cfg = config or TrackingConfig()
-    if head.template.device.type != "cpu":  # tracking runs on the CPU, where the frames, cameras and landmarks are
-        import copy
-
-        head = copy.deepcopy(head).to("cpu")
+    head = on_cpu(head)  # tracking runs on the CPU, where the frames, cameras and landmarks are
     res = Tracker(head, images[:, None], cams, mattes, lm, cfg, video=T > 2).track()
     if mattes is None:
         mattes = mattes_after_tracking(used.matting, head, images[:, None], res, cams)

@@ -59,6 +59,6 @@ class InstantEnroller:
         seconds."""
         from gasp_ops.fitting.report import enroll
 
-        return enroll(source, out_dir, self.head.to(self.device), self.prior, self.config, device=self.device,
+        return enroll(source, out_dir, self.head, self.prior, self.config, device=self.device,
                       mode="instant", encoder=self.encoder, figures=self.figures, progress=False, consent=consent,
                       subject=subject, owner=owner, capture=capture, timings=timings, log=log)

@@ -18,6 +18,7 @@ from gasp_ops.errors import GaspInputError
 from gasp_ops.fitting.config import FitConfig
 from gasp_ops.fitting.fit import FitResult
 from gasp_ops.fitting.inputs import FitInputs, from_frame_table
+from gasp_ops.headmodel.cpu_copy import on_cpu
 from gasp_ops.io.atomic import write_text_atomic
 from gasp_ops.io.images import save_png
 
@@ -181,7 +182,7 @@ def enroll(source, out_dir, head, prior, config: FitConfig, *, setting: str | No
         result = fit_with_mode(prior, head, inputs, config, mode=mode, encoder=encoder, device=device, log=log,
                                progress=progress)
         t2 = time.perf_counter()
-        written = write_fit_outputs(stage, result, head.to("cpu"), inputs, subject=subject, consent=consent,
+        written = write_fit_outputs(stage, result, on_cpu(head), inputs, subject=subject, consent=consent,
                                     owner=owner, fp16=fp16, figures=figures)
     timings.update(preprocess=t1 - t0, fit=t2 - t1, outputs=time.perf_counter() - t2)
     return retarget(written, stage, out)
