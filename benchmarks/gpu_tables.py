@@ -524,9 +524,10 @@ def main(argv=None) -> None:
     subjects = list(range(args.first_subject, args.first_subject + args.subjects))
     tasks = plan_fits(groups, subjects, priors, args.baseline_steps)
     done = set()
-    for p in args.skip_done:
-        if Path(p).is_file():
-            done |= {r["fit_id"] for r in map(json.loads, Path(p).read_text().splitlines()) if "error" not in r}
+    for p in args.skip_done:  # a missing file is an error: silently re-running finished fits costs the call its budget
+        if not Path(p).is_file():
+            raise GaspInputError("--skip-done", f"{p}: no such rows file")
+        done |= {r["fit_id"] for r in map(json.loads, Path(p).read_text().splitlines()) if "error" not in r}
     limits = {}
     for item in args.group_subjects:
         g, sep, n = item.partition("=")

@@ -94,6 +94,11 @@ def test_todays_modes_are_judged_against_full_mode_with_projection():
     assert [ln.rsplit("**", 2)[1] for ln in today] == ["met", "missed", "missed"]
     assert "20.20 vs 19.90 dB = +0.30 dB on 2 people" in today[0] and "= -0.60 dB" in today[1]
     assert "19.90 vs 19.95 dB = -0.05 dB" in today[2]
+    # With refits of the same fit differing by 0.3 dB, the 2-person tolerance is 2 * 0.3 / sqrt(2) = 0.42 dB: the
+    # 'at least as good' target's -0.05 dB is a tie (met within the noise); the 0.5 dB floor's -0.60 stays missed.
+    noisy = [ln for ln in tables_report.targets_enrolment(df, [("x/y/rp010", 20.0, 20.3)]) if "today's modes" in ln]
+    assert "**met within rerun noise** (a tie: -0.05 dB is inside ±0.42 dB)" in noisy[2]
+    assert noisy[1].endswith("**missed**")
 
 
 def test_cheap_fits_first_then_the_longest_keeping_person_order_among_equals():
