@@ -72,6 +72,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import subprocess
 import sys
@@ -556,12 +557,13 @@ def main(argv=None) -> None:
                                initargs=(args.device, priors, args.gsplat_so, args.encoder))
     futures = {pool.submit(fit_one, t, paths[t["subject"]], args.size, fit_steps, str(out), prov): t for t in tasks}
     from benchmarks.fit_pool import collect_rows
+    from evaluation.rerun_noise import fit_psnr
 
     def brief(row: dict) -> dict:
         out = {k: row.get(k) for k in ("fit_id", "steps", "fit_seconds", "error") if k in row}
-        psnr = [r["value"] for r in row.get("metric_rows", []) if r["metric"] == "psnr"]
-        if psnr:
-            out["psnr"] = round(sum(psnr) / len(psnr), 2)
+        psnr = fit_psnr(row)
+        if not math.isnan(psnr):  # the fit was scored
+            out["psnr"] = round(psnr, 2)
         return out
 
     collect_rows(pool, futures, args.deadline - (time.perf_counter() - t0), out / "rows.jsonl",

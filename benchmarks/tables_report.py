@@ -39,7 +39,7 @@ from benchmarks.gpu_tables import (
     EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS, PROJECTION_ROWS,
 )
 from evaluation.metrics import ROW_COLUMNS
-from evaluation.rerun_noise import noise_line, refit_pairs
+from evaluation.rerun_noise import mean_difference_tolerance, noise_line, refit_pairs
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
 SETTINGS_OF = {"1": ("monocular", "single_image"), "2": ("multi_camera",)}
@@ -99,27 +99,24 @@ def _sources(paths, tmp: Path) -> list[Path]:
     return out
 
 
-def load_fits(folders) -> tuple[pd.DataFrame, dict]:
-    """(one row per fit, the last successful one of each fit_id; {subject: folder of its renders}). Failed fits that
-    never succeeded are kept with their ``error``."""
+def all_records(folders) -> list[dict]:
+    """Every row of every source, in source order, each with its ``source_folder`` (``load_fits`` keeps one per fit;
+    ``evaluation.rerun_noise.refit_pairs`` pairs the refits)."""
+    return [{**json.loads(line), "source_folder": str(folder)} for folder in folders
+            for line in (folder / "rows.jsonl").read_text().splitlines() if line.strip()]
+
+
+def load_fits(folders, records: list[dict]) -> tuple[pd.DataFrame, dict]:
+    """(one row per fit of ``records`` (``all_records(folders)``), the last successful one of each fit_id; {subject:
+    folder of its renders}). Failed fits that never succeeded are kept with their ``error``."""
     recs, render_dirs = {}, {}
+    for r in records:
+        if "error" not in r or r["fit_id"] not in recs or "error" in recs[r["fit_id"]]:
+            recs[r["fit_id"]] = r
     for folder in folders:
-        for line in (folder / "rows.jsonl").read_text().splitlines():
-            if not line.strip():
-                continue
-            r = json.loads(line)
-            r["source_folder"] = str(folder)
-            if "error" not in r or r["fit_id"] not in recs or "error" in recs[r["fit_id"]]:
-                recs[r["fit_id"]] = r
         for truth in (folder / "renders").glob("*__truth.png"):
             render_dirs.setdefault(truth.name.split("__")[0], folder / "renders")
     return pd.DataFrame(list(recs.values())), render_dirs
-
-
-def all_records(folders) -> list[dict]:
-    """Every row of every source, in source order (``load_fits`` keeps one per fit; refits pair up here)."""
-    return [json.loads(line) for folder in folders for line in (folder / "rows.jsonl").read_text().splitlines()
-            if line.strip()]
 
 
 def current_encoder_fits(fits: pd.DataFrame, encoder_sha256: str | None) -> tuple[pd.DataFrame, list[str]]:
@@ -438,8 +435,6 @@ def _verdict(d: float, floor: float, tolerance: float) -> str:
 def targets_enrolment(df: pd.DataFrame, refits: list | None = None) -> list[str]:
     """Lines: issue 17's targets per setting where the enrolment rows ran (full fit = the paper's mean-code GASP);
     ``refits``: ``evaluation.rerun_noise.refit_pairs`` of the sources, the tolerance of the 'at least as good' ones."""
-    from evaluation.rerun_noise import mean_difference_tolerance
-
     refits = refits or []
     lines = []
     for setting in dict.fromkeys(df.setting) if len(df) else []:
@@ -508,8 +503,6 @@ def targets_comparison(df: pd.DataFrame) -> list[str]:
 def targets_table3(df: pd.DataFrame, refits: list | None = None) -> list[str]:
     """Lines: Table 3's targets of issue 15; a met ordering whose smallest step is inside the rerun noise of its
     people (``evaluation.rerun_noise``) says so (met, but not shown beyond noise)."""
-    from evaluation.rerun_noise import mean_difference_tolerance
-
     lines = []
     if not len(df):
         return lines
@@ -565,6 +558,12 @@ def per_subject_markdown(df: pd.DataFrame, label_cols: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------- pictures
+def _column_key(method: str) -> tuple:
+    """A contact sheet's column order, the same for every person whichever calls fitted them: GASP's rows first, then
+    by name with numbers by value (prior_uv64 before prior_uv128)."""
+    return not _is_gasp(method), [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(method))]
+
+
 def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str, str]], sheet_subjects: int,
                   title: str):
     """One sheet per (group, person) for the first ``sheet_subjects`` people: ground truth then each fit's renders of
@@ -580,11 +579,7 @@ def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str,
         for s in people:
             prefixes = tuple(x + "/" for x in group.split("|"))
             g = ok[(ok.subject == s) & ok.fit_id.str.startswith(prefixes)]
-            # the same column order for every person, whichever calls fitted them: GASP's rows, then by name (numbers
-            # by value: uv64 before uv128)
-            g = g.iloc[sorted(range(len(g)), key=lambda i: (not _is_gasp(g.method.iloc[i]),
-                                                             [int(t) if t.isdigit() else t
-                                                              for t in re.split(r"(\d+)", str(g.method.iloc[i]))]))]
+            g = g.iloc[sorted(range(len(g)), key=lambda i: _column_key(g.method.iloc[i]))]
             if g.empty or s not in render_dirs:
                 continue
             t = truth_frames(render_dirs, s)
@@ -664,8 +659,9 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         folders = _sources(sources, Path(tmp))
         if any(results.resolve() == f.resolve() or results.resolve() in f.resolve().parents for f in folders):
             raise GaspInputError(str(results), "the results folder holds an input; choose another --results")
-        fits, render_dirs = load_fits(folders)
-        refits = refit_pairs(all_records(folders))
+        records = all_records(folders)
+        fits, render_dirs = load_fits(folders, records)
+        refits = refit_pairs(records)
         if fits.empty:
             raise GaspInputError(str(folders[0] / "rows.jsonl"), "no fit rows")
         if encoder_sha256 == "shipped":
