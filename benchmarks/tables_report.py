@@ -4,7 +4,15 @@
         --rows <files_at>/tables_ablations+prior_size+multi_camera.tar --results results
 
 ``--rows`` takes what a device call returned: a tar (or its ``.tar.part.*`` pieces, joined in name order), or a folder
-holding ``rows.jsonl`` and ``renders/``. Later sources win when a fit appears twice (a retried fit).
+holding ``rows.jsonl`` and ``renders/``, or a call's rows alone (``.jsonl``, as ``results/raw`` keeps them: the renders
+stay on the device machine, which keeps nothing). Later sources win when a fit appears twice (a retried fit).
+``--rows-from results/raw/tables_sources.txt`` reads the sources from a list (one path per line, relative to the list,
+``#`` comments), before any ``--rows``: the committed tables are rebuilt from the repository alone with
+
+    python3 benchmarks/tables_report.py --rows-from results/raw/tables_sources.txt --results results
+
+(ID-SIM of a fit without renders: the earlier report's rows of that very fit, ``evaluation.id_sim_reuse``; a contact
+sheet that would lack a fit's renders is not redrawn, and its table says so).
 
 Writes, for N = 1, 2, 3: ``tableN.parquet`` (one row per setting x method / variant: the mean over every person's
 test frames, ``subject = "mean"``, then one row per person; provenance columns commit, device, date, prior_sha256,
@@ -24,6 +32,7 @@ import argparse
 import itertools
 import json
 import re
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -38,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.gpu_tables import (
     EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS, PROJECTION_ROWS,
 )
+from evaluation.id_sim_reuse import earlier_rows
 from evaluation.metrics import ROW_COLUMNS
 from evaluation.rerun_noise import mean_difference_tolerance, noise_line, refit_pairs
 
@@ -63,7 +73,8 @@ UV_NOT_RUN = ("not run: needs a prior trained at this UV resolution (`bash bench
 
 # ---------------------------------------------------------------------------------------------------------- inputs
 def _sources(paths, tmp: Path) -> list[Path]:
-    """Folders holding rows.jsonl (+ renders/), in the given order; tars (and joined .tar.part.* pieces) unpacked."""
+    """Folders holding rows.jsonl (+ renders/), in the given order; tars (and joined .tar.part.* pieces) unpacked, a
+    ``.jsonl`` (a call's rows without its renders, as ``results/raw`` keeps them) put in a folder of its own."""
     from gasp_ops.errors import GaspInputError
 
     folders, parts = [], {}
@@ -76,8 +87,11 @@ def _sources(paths, tmp: Path) -> list[Path]:
                 folders.append(("parts", str(p).split(".part.")[0]))
         elif p.is_file() and p.name.endswith(".tar"):
             folders.append(("tar", p))
+        elif p.is_file() and p.name.endswith(".jsonl"):
+            folders.append(("rows", p))
         else:
-            raise GaspInputError(str(p), "not a folder, a .tar or a .tar.part.* piece of gpu_tables.sh's output")
+            raise GaspInputError(str(p), "not a folder, a .tar, a .tar.part.* piece of gpu_tables.sh's output or a "
+                                         "rows .jsonl")
     out = []
     for i, f in enumerate(folders):
         if isinstance(f, Path):
@@ -85,6 +99,10 @@ def _sources(paths, tmp: Path) -> list[Path]:
             continue
         dest = tmp / f"src{i}"
         dest.mkdir()
+        if f[0] == "rows":  # a call's rows kept in the repository (results/raw): no renders
+            shutil.copyfile(f[1], dest / "rows.jsonl")
+            out.append(dest)
+            continue
         if f[0] == "parts":
             joined = tmp / f"src{i}.tar"
             with open(joined, "wb") as w:
@@ -96,6 +114,24 @@ def _sources(paths, tmp: Path) -> list[Path]:
     for f in out:
         if not (f / "rows.jsonl").is_file():
             raise GaspInputError(str(f), "no rows.jsonl (expected gpu_tables.py's output)")
+    return out
+
+
+def listed_sources(path: Path) -> list[Path]:
+    """The sources named in a list file: one path per line relative to its folder; blank lines and ``#`` comments
+    skipped. A missing list or a listed path that does not exist is a one-line error naming it."""
+    from gasp_ops.errors import GaspInputError
+
+    if not path.is_file():
+        raise GaspInputError(str(path), "no such sources list")
+    out = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            source = path.parent / entry
+            if not source.exists():
+                raise GaspInputError(f"{path}:{number}", f"lists {entry}, which does not exist")
+            out.append(source)
     return out
 
 
@@ -161,12 +197,16 @@ def truth_frames(render_dirs: dict, subject: str) -> dict:
     return {**meta, "gt": gt, "mattes": mattes, "idsim_gt": idsim_gt, "idsim_mattes": idsim_mattes}
 
 
-def metric_rows(fits: pd.DataFrame, render_dirs: dict, id_sim: bool = True) -> pd.DataFrame:
+def metric_rows(fits: pd.DataFrame, render_dirs: dict, id_sim: bool = True,
+                earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-frame rows (ROW_COLUMNS) of every successful fit: the device's PSNR / SSIM / LPIPS / FID rows (test
     cameras), plus ID-SIM from the returned renders of the ID-SIM frames (frontal camera, unseen expressions;
-    ``unavailable`` rows with the reason when there is no face model)."""
+    ``unavailable`` rows with the reason when there is no face model). A fit whose renders are not in the sources
+    (a ``results/raw`` rows file) gets the ID-SIM rows an earlier report computed from them (``earlier``: its per-frame
+    rows; ``evaluation.id_sim_reuse``), or ``unavailable`` rows when none belong to that very fit."""
     import torch
 
+    from evaluation.id_sim_reuse import reused_id_sim
     from evaluation.identity import face_embedder
     from evaluation.metrics import frame_metrics
 
@@ -175,6 +215,13 @@ def metric_rows(fits: pd.DataFrame, render_dirs: dict, id_sim: bool = True) -> p
     for fit in fits[fits.get("error", pd.Series(index=fits.index, dtype=object)).isna()].itertuples(index=False):
         rows = pd.DataFrame(fit.metric_rows, columns=ROW_COLUMNS)
         parts.append(rows[rows.metric != "id_sim"])
+        if not (Path(fit.source_folder) / fit.render.replace(".png", "__idsim.png")).is_file():
+            kept = reused_id_sim(rows, earlier) if earlier is not None and id_sim else None
+            parts.append(kept if kept is not None else pd.DataFrame(
+                [{"subject": fit.subject, "setting": fit.setting, "method": fit.method, "camera": "", "frame": -1,
+                  "metric": "id_sim", "value": float("nan"),
+                  "backend": "unavailable: the fit's renders are not in these sources"}], columns=ROW_COLUMNS))
+            continue
         if fit.subject not in truths:
             truths[fit.subject] = truth_frames(render_dirs, fit.subject)
         t = truths[fit.subject]
@@ -565,32 +612,51 @@ def _column_key(method: str) -> tuple:
 
 
 def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str, str]], sheet_subjects: int,
-                  title: str):
-    """One sheet per (group, person) for the first ``sheet_subjects`` people: ground truth then each fit's renders of
-    the 4 test cameras (``evaluation.contact_sheet.comparison_sheet``), stacked."""
+                  title: str) -> tuple[np.ndarray | None, list[str]]:
+    """(one sheet per (group, person) for the first ``sheet_subjects`` people: ground truth then each fit's renders of
+    the 4 test cameras (``evaluation.contact_sheet.comparison_sheet``), stacked; the fit ids it would show whose
+    renders (or whose person's ground truth) are not in the sources). With any such fit there is no sheet (None): a
+    sheet never mixes in gaps."""
     import torch
 
     from evaluation.contact_sheet import comparison_sheet, stack_sheets
 
     ok = fits[fits.get("error", pd.Series(index=fits.index, dtype=object)).isna()]
-    sheets = []
     people = sorted(ok.subject.unique())[:sheet_subjects]
+    chosen = []
     for group, setting in groups:
         for s in people:
             prefixes = tuple(x + "/" for x in group.split("|"))
             g = ok[(ok.subject == s) & ok.fit_id.str.startswith(prefixes)]
-            g = g.iloc[sorted(range(len(g)), key=lambda i: _column_key(g.method.iloc[i]))]
-            if g.empty or s not in render_dirs:
-                continue
-            t = truth_frames(render_dirs, s)
-            renders = {row.method: [torch.as_tensor(x[..., :3].astype(np.float32) / 255) for x in
-                                    _strip(Path(row.source_folder) / row.render, len(t["labels"]))]
-                       for row in g.itertuples(index=False)}
-            comp = SimpleNamespace(labels=t["labels"], frontalness=t["frontalness"], renders=renders,
-                                   ground_truth=[torch.as_tensor(x) for x in t["gt"]])
-            sheets.append(comparison_sheet(comp, 4, title=f"{title}: person {s}, {setting} (test cameras, unseen "
-                                                          "expressions)"))
-    return stack_sheets(sheets) if sheets else None
+            if not g.empty:
+                chosen.append((setting, s, g.iloc[sorted(range(len(g)), key=lambda i: _column_key(g.method.iloc[i]))]))
+    missing = [r.fit_id for _, s, g in chosen for r in g.itertuples(index=False)
+               if s not in render_dirs or not (Path(r.source_folder) / r.render).is_file()]
+    if missing:
+        return None, missing
+    sheets = []
+    for setting, s, g in chosen:
+        t = truth_frames(render_dirs, s)
+        renders = {row.method: [torch.as_tensor(x[..., :3].astype(np.float32) / 255) for x in
+                                _strip(Path(row.source_folder) / row.render, len(t["labels"]))]
+                   for row in g.itertuples(index=False)}
+        comp = SimpleNamespace(labels=t["labels"], frontalness=t["frontalness"], renders=renders,
+                               ground_truth=[torch.as_tensor(x) for x in t["gt"]])
+        sheets.append(comparison_sheet(comp, 4, title=f"{title}: person {s}, {setting} (test cameras, unseen "
+                                                      "expressions)"))
+    return (stack_sheets(sheets) if sheets else None), []
+
+
+def sheet_note(path: Path, unseen: list[str]) -> list[str]:
+    """A table's note on its contact sheet when it could not be drawn from these sources (``contact_sheet``'s list of
+    fits without renders); nothing when it was."""
+    if not unseen:
+        return []
+    kept = ("the file there is the one an earlier report drew from those renders (a fit refitted since shows its "
+            "earlier run)") if path.is_file() else "there is none"
+    listed = ", ".join(unseen[:4]) + (", ..." if len(unseen) > 4 else "")
+    return ["", (f"Contact sheet: not redrawn - the renders of {len(unseen)} of its fits are not in these sources "
+                 f"({listed}); {kept}.")]
 
 
 def loss_curves(fits: pd.DataFrame, number: str, path: Path) -> Path | None:
@@ -671,7 +737,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         fits, encoder_lines = current_encoder_fits(fits, encoder_sha256)
         if "error" not in fits:
             fits["error"] = np.nan
-        rows = metric_rows(fits, render_dirs, id_sim=id_sim)
+        rows = metric_rows(fits, render_dirs, id_sim=id_sim, earlier=earlier_rows(results))
         failed = fits[fits.error.notna()]
         fail_lines = [f"- failed: {r.fit_id}: {str(r.error)[:160]}" for r in failed.itertuples(index=False)]
         ok = fits[fits.error.isna()]
@@ -698,6 +764,9 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
             lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]),
                       *(encoder_lines if len(with_encoder) else []), *protocol,
                       *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in SETTINGS_OF[number]]]
+            sheet, unseen = contact_sheet(fits, render_dirs, [(s, s) for s in SETTINGS_OF[number]], sheet_subjects,
+                                          f"Table {number}")
+            lines += sheet_note(results / f"table{number}_contact_sheet.png", unseen)
             title = (f"Table {number}: {' / '.join(SETTINGS_OF[number])} (held-out real_proxy people "
                      f"{', '.join(sorted(ok[ok.table == number].subject.unique()))}; mean over test frames)")
             written.update({f"table{number}_{k}": v for k, v in write_result_table(
@@ -707,28 +776,27 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
             curves = loss_curves(fits, number, results / f"table{number}_loss_curves.png")
             if curves:
                 written[f"table{number}_loss_curves"] = curves
-            sheet = contact_sheet(fits, render_dirs, [(s, s) for s in SETTINGS_OF[number]], sheet_subjects,
-                                  f"Table {number}")
             if sheet is not None:
                 written[f"table{number}_contact_sheet"] = save_png(results / f"table{number}_contact_sheet.png", sheet)
         priors_run = set(ok[ok.group == "prior_size"].variant.str[6:])
         not_run = {k: "not run: no prior file given (--prior)" for k, _ in PRIOR_SIZE_ROWS if k not in priors_run}
         df3 = table3_frame(rows, fits, not_run)
         if not df3.empty:
+            sheet, unseen = contact_sheet(fits, render_dirs, [("monocular/gasp|ablations|prior_size", "monocular")],
+                                          sheet_subjects, "Table 3")
             lines = ["", "People:", *df3.attrs.get("people", []), "", "Targets:", *targets_table3(df3, refits),
                      noise_line(refits, _complete_people(df3)), "",
                      "Provenance:",
                      *provenance_lines(ok[(ok.table == "3") | ((ok.group == "monocular") & (ok.variant == "gasp"))]),
                      *protocol, "Full = GASP's monocular fit of Table 1 (shipped prior: 1,000 identities, UV 128).",
-                     *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in ("ablations", "prior_size")]]
+                     *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in ("ablations", "prior_size")],
+                     *sheet_note(results / "table3_contact_sheet.png", unseen)]
             written.update({f"table3_{k}": v for k, v in write_result_table(
                 df3, results, "table3", ["variant"], "Table 3: ablations (monocular, held-out real_proxy people)",
                 lines).items()})
             keys = set(df3.method) | {"GASP (ours)"} | set(ok[ok.table == "3"].method)
             written["table3_rows"] = write_parquet(results / "table3_rows.parquet",
                                                    rows[(rows.setting == "monocular") & rows.method.isin(keys)])
-            sheet = contact_sheet(fits, render_dirs, [("monocular/gasp|ablations|prior_size", "monocular")],
-                                  sheet_subjects, "Table 3")
             if sheet is not None:
                 written["table3_contact_sheet"] = save_png(results / "table3_contact_sheet.png", sheet)
     return written
@@ -736,14 +804,19 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", action="append", required=True, help="a gpu_tables.sh tar / .tar.part.* / folder")
+    ap.add_argument("--rows", action="append", default=[],
+                    help="a gpu_tables.sh tar / .tar.part.* / folder, or a call's rows .jsonl (results/raw)")
+    ap.add_argument("--rows-from", default=None, help="a list of --rows sources (results/raw/tables_sources.txt)")
     ap.add_argument("--results", default="results")
     ap.add_argument("--sheet-subjects", type=int, default=2)
     ap.add_argument("--no-id-sim", action="store_true")
     ap.add_argument("--encoder-sha", default="shipped",
                     help="SHA-256 of the encoder whose enrolment rows count (default: the shipped one; 'any': all)")
     args = ap.parse_args(argv)
-    written = build_report(args.rows, Path(args.results), id_sim=not args.no_id_sim,
+    sources = [*(listed_sources(Path(args.rows_from)) if args.rows_from else []), *args.rows]
+    if not sources:
+        ap.error("no sources: give --rows and / or --rows-from")
+    written = build_report(sources, Path(args.results), id_sim=not args.no_id_sim,
                            sheet_subjects=args.sheet_subjects,
                            encoder_sha256=None if args.encoder_sha == "any" else args.encoder_sha)
     for k, v in written.items():

@@ -22,8 +22,10 @@ def fit_psnr(record: dict) -> float:
 
 def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
     """(fit_id, PSNR of the earlier run, PSNR of the later run) for each successful fit row whose ``fit_id`` and
-    ``commit`` an earlier successful row already had (rows in the order given; a third run pairs with the second)."""
-    last: dict[tuple[str, str], float] = {}
+    ``commit`` an earlier successful row already had (rows in the order given; a third run pairs with the second).
+    A row of the same run seen again (a call's tar and its kept rows both given: same call date, same PSNR) is no
+    refit and pairs with nothing."""
+    last: dict[tuple[str, str], tuple[float, str]] = {}
     pairs = []
     for r in records:
         if "error" in r:
@@ -32,9 +34,12 @@ def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
         if math.isnan(psnr):
             continue
         key = (str(r.get("fit_id")), str(r.get("commit")))
+        run = (psnr, str(r.get("date")))
+        if key in last and last[key] == run:
+            continue
         if key in last:
-            pairs.append((key[0], last[key], psnr))
-        last[key] = psnr
+            pairs.append((key[0], last[key][0], psnr))
+        last[key] = run
     return pairs
 
 

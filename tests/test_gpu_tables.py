@@ -217,6 +217,38 @@ def test_report_writes_every_table_with_means_people_targets_and_provenance(tmp_
         tables_report.build_report([src], src, id_sim=False)
 
 
+def test_report_from_kept_rows_alone_reuses_id_sim_and_keeps_the_contact_sheets(tmp_path, monkeypatch):
+    """A call's rows without its renders (results/raw): the same tables; each fit's ID-SIM rows from the earlier
+    report when they are that fit's; the contact sheets are not redrawn with gaps, and the tables say so."""
+    G, GA = "GASP (ours)", "gaussian_avatars-style (ours)"
+    psnr = {(f"single_image/gasp/{s}", G, "single_image", "1", s): 20.0 + k for k, s in enumerate(("rp001", "rp002"))}
+    psnr.update({(f"single_image/gaussian_avatars/{s}", GA, "single_image", "1", s): 17.0 for s in ("rp001", "rp002")})
+    src = tmp_path / "call1"
+    _fake_run(src, psnr, {})
+    first = tmp_path / "results"
+    tables_report.build_report([src], first, id_sim=False, sheet_subjects=1)
+    rows = pd.read_parquet(first / "table1_rows.parquet")
+    idsim = rows.metric == "id_sim"
+    rows.loc[idsim, "value"], rows.loc[idsim, "backend"] = 0.75, "dlib (stand-in)"  # as if dlib had scored them
+    rows.to_parquet(first / "table1_rows.parquet")
+    sheet = (first / "table1_contact_sheet.png").read_bytes()
+    kept = tmp_path / "call1_rows.jsonl"
+    kept.write_text((src / "rows.jsonl").read_text())
+    monkeypatch.setattr("evaluation.identity.face_embedder", lambda: (None, "", "no face model (test)"))
+    tables_report.build_report([kept], first, sheet_subjects=1)
+    again = pd.read_parquet(first / "table1_rows.parquet")
+    assert (again[again.metric == "id_sim"].value == 0.75).all() and len(again) == len(rows)
+    assert (first / "table1_contact_sheet.png").read_bytes() == sheet
+    md = (first / "table1.md").read_text()
+    assert "Contact sheet: not redrawn - the renders of 2 of its fits are not in these sources" in md
+    assert "the file there is the one an earlier report drew" in md
+    fresh = tmp_path / "fresh"
+    tables_report.build_report([kept], fresh, sheet_subjects=1)  # no earlier report: ID-SIM unavailable, no sheet
+    idr = pd.read_parquet(fresh / "table1_rows.parquet").query("metric == 'id_sim'")
+    assert idr.backend.str.contains("renders are not in these sources").all()
+    assert not (fresh / "table1_contact_sheet.png").exists() and "there is none" in (fresh / "table1.md").read_text()
+
+
 def test_enrolment_rows_of_an_earlier_encoder_are_left_out():
     fits = pd.DataFrame([
         {"fit_id": "enrolment/single_image/gasp_instant/rp010", "variant": "gasp_instant", "encoder_sha256": "new"},
@@ -239,3 +271,17 @@ def test_projection_group_fits_every_projection_row_in_both_settings():
     assert {t["table"] for t in tasks} == {"1"}
     encoder_rows = {v for v, (mode, _) in gpu_tables.PROJECTION_ROWS.items() if mode}
     assert encoder_rows <= set(gpu_tables.ENCODER_VARIANTS) and "gasp_projected" not in gpu_tables.ENCODER_VARIANTS
+
+
+def test_sources_list_resolves_relative_paths_and_names_a_missing_entry(tmp_path):
+    (tmp_path / "a_rows.jsonl").write_text("{}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.tar").write_bytes(b"")
+    listing = tmp_path / "sources.txt"
+    listing.write_text("# header\na_rows.jsonl   # call 1\n\nsub/b.tar\n")
+    assert tables_report.listed_sources(listing) == [tmp_path / "a_rows.jsonl", tmp_path / "sub" / "b.tar"]
+    listing.write_text("a_rows.jsonl\ngone.jsonl\n")
+    with pytest.raises(Exception, match=r"sources.txt:2.*gone.jsonl"):
+        tables_report.listed_sources(listing)
+    with pytest.raises(Exception, match="no such sources list"):
+        tables_report.listed_sources(tmp_path / "nope.txt")

@@ -29,6 +29,15 @@ def test_pairs_need_the_same_fit_and_commit_and_skip_failures():
     assert refit_pairs(rows) == [("a", 10.0, 10.5), ("a", 10.5, 9.5)]
 
 
+def test_the_same_run_given_twice_is_no_refit():
+    """A call's tar and its kept rows (results/raw) hold the same run: same date, same PSNR."""
+    first, again = row("a", "c1", 10.0), row("a", "c1", 10.0)
+    first["date"] = again["date"] = "2026-12-02T11:34Z"
+    later = {**row("a", "c1", 10.0), "date": "2026-12-02T12:10Z"}  # a refit that happens to score the same
+    assert refit_pairs([first, again]) == []
+    assert refit_pairs([first, again, later]) == [("a", 10.0, 10.0)]
+
+
 def test_tolerance_scales_with_rms_and_people():
     pairs = [("a", 0.0, 0.3), ("b", 1.0, 0.6)]  # rms of the differences: 0.35355...
     assert math.isclose(mean_difference_tolerance(pairs, 1), 2 * math.sqrt((0.09 + 0.16) / 2))
