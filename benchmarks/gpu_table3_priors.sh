@@ -29,7 +29,8 @@ $PY benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 100 --vi
     --workers 12 2>&1 | grep -E "images_per_second" | tail -1
 [ -n "$build" ] && wait $build; tail -1 "$run/gsplat_build.log"
 # FITS_AFTER=1: the GPU trains alone (fits beside it slow each prior ~3x: 6 priors + 8 fits gave ~6 steps/s each);
-# the people render meanwhile, and the fits - those of the new priors too - start when the training ends.
+# the people render meanwhile, and the fits - those of the new priors too - start when the training ends. (Not yet run
+# on the device: the session that wrote it got no machine for it; the default, fits beside, ran as call 15.)
 if [ "${FITS_AFTER:-0}" = 1 ]; then
   $PY benchmarks/gpu_tables.py --groups "$groups" --out "$run/prepare" --work /tmp/gpu_tables_people --prepare-only \
       "$@" > "$run/prepare.log" 2>&1 &
