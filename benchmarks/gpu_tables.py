@@ -7,6 +7,11 @@ the same 4,791 steps as the 1 / 10 / 100-identity ones beside them (the shipped 
 
     git show 9304dad:gasp_models/gasp_prior_uv128_1k.safetensors > .gpu_carry/p1000_prior.safetensors
 
+The other Tab. 3 priors (1 / 10 / 100 identities, UV 64-512) are in no repository (16 MiB of weights beside the
+tree would not fit a call's 64 MiB), and neither this machine nor the device keeps files between sessions: retrain
+them in the session that fits them, ``benchmarks/gpu_table3_priors.sh`` (its header: one call, the priors side by
+side, fits beside or after them; they come back xz-compressed for the session's next call).
+
 Two device calls, each with carry ``[".whl", ".gpu_carry/p1_prior.safetensors", ".gpu_carry/p10_prior.safetensors",
 ".gpu_carry/p100_prior.safetensors", ".gpu_carry/p1000_prior.safetensors"]`` (about 17.5 MB) and timeout_s 600::
 

@@ -21,11 +21,12 @@ def fit_psnr(record: dict) -> float:
 
 
 def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
-    """(fit_id, PSNR of the earlier run, PSNR of the later run) for each successful fit row whose ``fit_id`` and
-    ``commit`` an earlier successful row already had (rows in the order given; a third run pairs with the second).
+    """(fit_id, PSNR of the earlier run, PSNR of the later run) for each successful fit row whose ``fit_id``,
+    ``commit`` and prior (``prior_sha256``: a retrained prior makes another fit) an earlier successful row already had
+    (rows in the order given; a third run pairs with the second).
     A row of the same run seen again (a call's tar and its kept rows both given: same call date, same PSNR) is no
     refit and pairs with nothing."""
-    last: dict[tuple[str, str], tuple[float, str]] = {}
+    last: dict[tuple[str, str, str], tuple[float, str]] = {}
     pairs = []
     for r in records:
         if "error" in r:
@@ -33,7 +34,7 @@ def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
         psnr = fit_psnr(r)
         if math.isnan(psnr):
             continue
-        key = (str(r.get("fit_id")), str(r.get("commit")))
+        key = (str(r.get("fit_id")), str(r.get("commit")), str(r.get("prior_sha256", "")))
         run = (psnr, str(r.get("date")))
         if key in last and last[key] == run:
             continue

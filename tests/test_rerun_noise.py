@@ -29,6 +29,13 @@ def test_pairs_need_the_same_fit_and_commit_and_skip_failures():
     assert refit_pairs(rows) == [("a", 10.0, 10.5), ("a", 10.5, 9.5)]
 
 
+def test_a_retrained_prior_makes_another_fit_not_a_refit():
+    old, new = row("prior_size/prior_p100/rp010", "c1", 18.0), row("prior_size/prior_p100/rp010", "c1", 18.5)
+    old["prior_sha256"], new["prior_sha256"] = "09b8", "a23b"
+    assert refit_pairs([old, new]) == []
+    assert refit_pairs([old, {**new, "prior_sha256": "09b8"}]) == [("prior_size/prior_p100/rp010", 18.0, 18.5)]
+
+
 def test_the_same_run_given_twice_is_no_refit():
     """A call's tar and its kept rows (results/raw) hold the same run: same date, same PSNR."""
     first, again = row("a", "c1", 10.0), row("a", "c1", 10.0)
