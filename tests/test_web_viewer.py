@@ -92,9 +92,12 @@ def test_export_web_never_replaces_its_input(head, avatar_file, tmp_path, capsys
 
 
 def test_bundle_size_at_paper_scale(head, tmp_path):
-    """188,102 Gaussians (UV 558) + 300 frames must stay <= 30 MB, in either animation form."""
+    """~188,100 Gaussians (UV 558) + 300 frames must stay <= 30 MB, in either animation form."""
     avatar = demo_avatar(head, 558)
-    assert avatar.count == 188_102
+    # the UV layout covers 188,102 texels on the machines of earlier sessions and CI, 188,096 on an AMD EPYC (the
+    # head's float32 UVs differ in the last bits, and texels on a chart's edge flip): the paper-scale size, not one
+    # machine's exact count
+    assert abs(avatar.count - 188_102) <= 0.001 * 188_102
     expr, pose = builtin_expressions(head, beat_frames=38)
     expr, pose = expr[:300], pose[:300]
     ident = torch.zeros(head.n_identity)

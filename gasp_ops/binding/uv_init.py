@@ -21,7 +21,8 @@ class UVBinding:
 
     face_ids: [N] long, the bound face of each Gaussian.
     barycentrics: [N, 3] float32, the Gaussian's origin within its face (3D corner weights).
-    texels: [N, 2] long, (row, column) of the texel it came from; row 0 is the top of the UV image (v = 1).
+    texels: [N, 2] long, (row, column) of the texel it came from; row 0 is the top of the UV image (v = 1); -1 for a
+    layout read back from a saved prior (``gasp_ops.prior.checkpoint.saved_binding``).
     resolution: R.
     """
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from gasp_ops.binding.uv_init import UVBinding
 from gasp_ops.errors import GaspInputError
 from gasp_ops.io.tensors import load_tensors, save_tensors
 
@@ -72,6 +73,23 @@ def load_prior(path, head, device="cpu"):
     if meta.get("kind") != "gasp_prior":
         raise GaspInputError(str(path), "not a trained prior file")
     config = PriorConfig.from_dict(meta["config"])
-    model = GaussianPrior.build(head, config, int(tensors["model.codes"].shape[0]))
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    model = GaussianPrior.build(head, config, int(tensors["model.codes"].shape[0]), binding=saved_binding(tensors, config))
+    try:
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as exc:
+        raise GaspInputError(str(path), f"prior does not fit this head model ({str(exc).splitlines()[-1].strip()})") from None
     return model.to(device), meta
+
+
+def saved_binding(tensors: dict[str, torch.Tensor], config) -> UVBinding:
+    """The Gaussians' layout a prior was trained with (its ``model.face_ids`` [N], ``model.barycentrics`` [N, 3]):
+    loading uses it rather than rasterising the head's UV map again, which on another CPU may cover a few texels more
+    or fewer (9,902 instead of 9,900 at UV 128 on an AMD EPYC) and would no longer match the trained tensors. The
+    texels are not saved: -1."""
+    for key in ("model.face_ids", "model.barycentrics"):
+        if key not in tensors:
+            raise GaspInputError(key, "the prior file holds no Gaussian layout")
+    face_ids = tensors["model.face_ids"].long()
+    return UVBinding(face_ids=face_ids, barycentrics=tensors["model.barycentrics"].float(),
+                     texels=torch.full((face_ids.shape[0], 2), -1, dtype=torch.long),
+                     resolution=int(config.uv_resolution))

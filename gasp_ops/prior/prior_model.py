@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from gasp_ops.avatar import ATTRIBUTES, GaussianAvatar
-from gasp_ops.binding.uv_init import uv_binding
+from gasp_ops.binding.uv_init import UVBinding, uv_binding
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.prior.config import PriorConfig
 from gasp_ops.prior.decoder import PriorDecoder
@@ -53,10 +53,13 @@ class GaussianPrior(nn.Module):
 
     @classmethod
     def build(cls, head: HeadModel, config: PriorConfig, num_subjects: int,
-              identity_coeffs: torch.Tensor | None = None) -> "GaussianPrior":
+              identity_coeffs: torch.Tensor | None = None, binding: UVBinding | None = None) -> "GaussianPrior":
         """UV-bind ``config.uv_resolution`` Gaussians to ``head`` and initialise the template on the mean shape of
-        ``identity_coeffs`` [J, n_id] (the rest template when None)."""
-        binding = uv_binding(head.topology, config.uv_resolution)
+        ``identity_coeffs`` [J, n_id] (the rest template when None). ``binding``: a layout to use instead (a saved
+        prior's own: which texels a UV rasterisation covers can differ by a few between CPUs, whose float32 maths
+        builds the head's UVs in different last bits)."""
+        if binding is None:
+            binding = uv_binding(head.topology, config.uv_resolution)
         with torch.no_grad():
             dev = head.template.device
             if identity_coeffs is None:
