@@ -1,5 +1,6 @@
-"""A saved prior loads with the Gaussian layout it was trained with, whatever layout this CPU's UV rasterisation gives
-(the head's float32 UVs differ in the last bits between CPUs: UV 128 covers 9,900 texels on one, 9,902 on another)."""
+"""A saved prior loads, and a training checkpoint resumes, with the Gaussian layout it was trained with, whatever layout
+this CPU's UV rasterisation gives (the head's float32 UVs differ in the last bits between CPUs: UV 128 covers 9,900
+texels on one, 9,902 on another)."""
 
 import pytest
 import torch
@@ -10,15 +11,20 @@ from gasp_ops.headmodel.procedural import ProceduralHead
 from gasp_ops.io.tensors import load_tensors, save_tensors
 from gasp_ops.prior.checkpoint import load_prior, save_prior
 from gasp_ops.prior.prior_model import GaussianPrior
-from tests.prior_fixture import tiny_config
+from gasp_ops.prior.trainer import train_prior
+from tests.prior_fixture import tiny_config, views_for
+
+
+def _fewer_texels(binding: UVBinding, k: int = 3) -> UVBinding:
+    """The layout of a machine whose UV rasterisation covered ``k`` texels fewer than this one's."""
+    keep = torch.arange(binding.count - k)
+    return UVBinding(binding.face_ids[keep], binding.barycentrics[keep], binding.texels[keep], binding.resolution)
 
 
 def _other_machines_prior(head, cfg, path):
     """A prior trained where the UV map covered 3 texels fewer than here."""
     here = uv_binding(head.topology, cfg.uv_resolution)
-    keep = torch.arange(here.count - 3)
-    there = UVBinding(here.face_ids[keep], here.barycentrics[keep], here.texels[keep], here.resolution)
-    model = GaussianPrior.build(head, cfg, 3, binding=there)
+    model = GaussianPrior.build(head, cfg, 3, binding=_fewer_texels(here))
     with torch.no_grad():
         model.features.add_(1.0)
     return save_prior(path, model, {"config": cfg.as_dict()}), model, here.count
@@ -43,3 +49,18 @@ def test_a_prior_without_a_layout_is_one_clear_error(tmp_path):
     save_tensors(tmp_path / "broken.safetensors", tensors, meta)
     with pytest.raises(GaspInputError, match="no Gaussian layout"):
         load_prior(tmp_path / "broken.safetensors", head)
+
+
+def test_a_checkpoint_resumes_with_its_own_layout(tmp_path, monkeypatch):
+    """Training stopped on a machine whose layout had 3 texels fewer resumes here, in that layout, to the end."""
+    head = ProceduralHead()
+    views = views_for(head)
+    cfg = tiny_config(steps=4, checkpoint_every=2)
+    here = uv_binding(head.topology, cfg.uv_resolution).count
+    monkeypatch.setattr("gasp_ops.prior.prior_model.uv_binding", lambda topo, res: _fewer_texels(uv_binding(topo, res)))
+    first = train_prior(cfg, views, head, tmp_path, progress=False, stop_at=2)
+    monkeypatch.undo()
+    assert first.model.count == here - 3
+    second = train_prior(cfg, views, head, tmp_path, progress=False)
+    assert second.step == 4 and second.model.count == here - 3
+    assert torch.equal(second.model.face_ids, first.model.face_ids)

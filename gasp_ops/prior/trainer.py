@@ -25,7 +25,12 @@ import torch
 from gasp_ops.binding.triangle_frames import triangle_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
-from gasp_ops.prior.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from gasp_ops.prior.checkpoint import (
+    CHECKPOINT_NAME,
+    checkpoint_binding,
+    load_checkpoint,
+    save_checkpoint,
+)
 from gasp_ops.prior.config import PriorConfig
 from gasp_ops.prior.dataset_batches import BatchSchedule, PriorViews
 from gasp_ops.prior.distributed import DistInfo, all_mean
@@ -160,7 +165,10 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
     if config.batch_size % info.world_size:
         raise GaspInputError("batch_size", f"{config.batch_size} does not divide over {info.world_size} processes")
     head = head.to(device)
-    model = GaussianPrior.build(head, config, views.num_subjects, views.identity_coeffs).to(device)
+    ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+    resuming = resume and ckpt is not None and ckpt.is_file()
+    binding = checkpoint_binding(ckpt, config) if resuming else None  # the layout the checkpoint was trained with
+    model = GaussianPrior.build(head, config, views.num_subjects, views.identity_coeffs, binding=binding).to(device)
     spatial_scale = camera_extent(views) / median_triangle_scale(model, head)
     optimizer = make_optimizer(model, config, spatial_scale)
     lpips_model, lpips_state = (None, LpipsStatus(False, "weight 0")) if config.loss.lpips == 0 else load_lpips(lpips_net, device)
@@ -172,8 +180,7 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
     background_gen = generator(config.seed, "prior-background")
     history: dict = {"step": [], **{k: [] for k in LOGGED}}
     start = 0
-    ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
-    if resume and ckpt is not None and ckpt.is_file():
+    if resuming:
         start, history, rng, _ = load_checkpoint(ckpt, model, optimizer)
         _set_rng_state(rng, device, background_gen)
         if info.is_main:
