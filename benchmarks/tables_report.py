@@ -12,7 +12,8 @@ stay on the device machine, which keeps nothing). Later sources win when a fit a
     python3 benchmarks/tables_report.py --rows-from results/raw/tables_sources.txt --results results
 
 (ID-SIM of a fit without renders: the earlier report's rows of that very fit, ``evaluation.id_sim_reuse``; a contact
-sheet that would lack a fit's renders is not redrawn, and its table says so).
+sheet that would lack a fit's renders is not redrawn, and its table says whether the kept one shows these very runs:
+``tableN_contact_sheet.fits.json`` records the fits a sheet was drawn from, ``evaluation.sheet_fits``).
 
 Writes, for N = 1, 2, 3: ``tableN.parquet`` (one row per setting x method / variant: the mean over every person's
 test frames, ``subject = "mean"``, then one row per person; provenance columns commit, device, date, prior_sha256,
@@ -45,11 +46,21 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.gpu_tables import (
-    EQUAL_BUDGET, ENCODER_VARIANTS, ENROLMENT_REFERENCE_ROWS, ENROLMENT_ROWS, PROJECTION_ROWS,
+    ENCODER_VARIANTS,
+    ENROLMENT_REFERENCE_ROWS,
+    ENROLMENT_ROWS,
+    EQUAL_BUDGET,
+    PROJECTION_ROWS,
 )
 from evaluation.id_sim_reuse import earlier_rows
 from evaluation.metrics import ROW_COLUMNS
-from evaluation.rerun_noise import mean_difference_tolerance, noise_line, refit_pairs
+from evaluation.rerun_noise import (
+    fit_psnr,
+    mean_difference_tolerance,
+    noise_line,
+    refit_pairs,
+)
+from evaluation.sheet_fits import write_record
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
 SETTINGS_OF = {"1": ("monocular", "single_image"), "2": ("multi_camera",)}
@@ -612,11 +623,11 @@ def _column_key(method: str) -> tuple:
 
 
 def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str, str]], sheet_subjects: int,
-                  title: str) -> tuple[np.ndarray | None, list[str]]:
+                  title: str) -> tuple[np.ndarray | None, list[str], dict[str, float]]:
     """(one sheet per (group, person) for the first ``sheet_subjects`` people: ground truth then each fit's renders of
     the 4 test cameras (``evaluation.contact_sheet.comparison_sheet``), stacked; the fit ids it would show whose
-    renders (or whose person's ground truth) are not in the sources). With any such fit there is no sheet (None): a
-    sheet never mixes in gaps."""
+    renders (or whose person's ground truth) are not in the sources; {fit_id: mean test PSNR} of every fit it would
+    show, for ``evaluation.sheet_fits``). With any such fit there is no sheet (None): a sheet never mixes in gaps."""
     import torch
 
     from evaluation.contact_sheet import comparison_sheet, stack_sheets
@@ -632,8 +643,9 @@ def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str,
                 chosen.append((setting, s, g.iloc[sorted(range(len(g)), key=lambda i: _column_key(g.method.iloc[i]))]))
     missing = [r.fit_id for _, s, g in chosen for r in g.itertuples(index=False)
                if s not in render_dirs or not (Path(r.source_folder) / r.render).is_file()]
+    shown = {r.fit_id: fit_psnr({"metric_rows": r.metric_rows}) for _, _, g in chosen for r in g.itertuples(index=False)}
     if missing:
-        return None, missing
+        return None, missing, shown
     sheets = []
     for setting, s, g in chosen:
         t = truth_frames(render_dirs, s)
@@ -644,19 +656,36 @@ def contact_sheet(fits: pd.DataFrame, render_dirs: dict, groups: list[tuple[str,
                                ground_truth=[torch.as_tensor(x) for x in t["gt"]])
         sheets.append(comparison_sheet(comp, 4, title=f"{title}: person {s}, {setting} (test cameras, unseen "
                                                       "expressions)"))
-    return (stack_sheets(sheets) if sheets else None), []
+    return (stack_sheets(sheets) if sheets else None), [], shown
 
 
-def sheet_note(path: Path, unseen: list[str]) -> list[str]:
+def _listed(fit_ids: list[str]) -> str:
+    return ", ".join(fit_ids[:4]) + (", ..." if len(fit_ids) > 4 else "")
+
+
+def sheet_note(path: Path, unseen: list[str], shown: dict[str, float]) -> list[str]:
     """A table's note on its contact sheet when it could not be drawn from these sources (``contact_sheet``'s list of
-    fits without renders); nothing when it was."""
+    fits without renders and of the fits it would show); nothing when it was. A kept sheet is compared with the record
+    of the fits it was drawn from (``evaluation.sheet_fits``)."""
+    from evaluation.sheet_fits import record_path, stale_fits
+
     if not unseen:
         return []
-    kept = ("the file there is the one an earlier report drew from those renders (a fit refitted since shows its "
-            "earlier run)") if path.is_file() else "there is none"
-    listed = ", ".join(unseen[:4]) + (", ..." if len(unseen) > 4 else "")
-    return ["", (f"Contact sheet: not redrawn - the renders of {len(unseen)} of its fits are not in these sources "
-                 f"({listed}); {kept}.")]
+    head = (f"Contact sheet: not redrawn - the renders of {len(unseen)} of its fits are not in these sources "
+            f"({_listed(unseen)}); ")
+    if not path.is_file():
+        return ["", head + "there is none."]
+    stale = stale_fits(path, shown)
+    if stale is None:
+        kept = ("the file there is the one an earlier report drew from those renders, with no record of which runs "
+                "(a fit refitted since would show its earlier run)")
+    elif stale:
+        kept = (f"the file there, drawn by an earlier report, shows other runs than these rows for {len(stale)} of "
+                f"its {len(shown)} fits ({_listed(stale)}; {record_path(path).name})")
+    else:
+        kept = (f"the file there was drawn by an earlier report from these very runs (all {len(shown)} fits match "
+                f"{record_path(path).name} by PSNR)")
+    return ["", head + kept + "."]
 
 
 def loss_curves(fits: pd.DataFrame, number: str, path: Path) -> Path | None:
@@ -764,9 +793,9 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
             lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]),
                       *(encoder_lines if len(with_encoder) else []), *protocol,
                       *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in SETTINGS_OF[number]]]
-            sheet, unseen = contact_sheet(fits, render_dirs, [(s, s) for s in SETTINGS_OF[number]], sheet_subjects,
-                                          f"Table {number}")
-            lines += sheet_note(results / f"table{number}_contact_sheet.png", unseen)
+            sheet, unseen, shown = contact_sheet(fits, render_dirs, [(s, s) for s in SETTINGS_OF[number]],
+                                                 sheet_subjects, f"Table {number}")
+            lines += sheet_note(results / f"table{number}_contact_sheet.png", unseen, shown)
             title = (f"Table {number}: {' / '.join(SETTINGS_OF[number])} (held-out real_proxy people "
                      f"{', '.join(sorted(ok[ok.table == number].subject.unique()))}; mean over test frames)")
             written.update({f"table{number}_{k}": v for k, v in write_result_table(
@@ -778,19 +807,22 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                 written[f"table{number}_loss_curves"] = curves
             if sheet is not None:
                 written[f"table{number}_contact_sheet"] = save_png(results / f"table{number}_contact_sheet.png", sheet)
+                written[f"table{number}_contact_sheet_fits"] = write_record(written[f"table{number}_contact_sheet"],
+                                                                            shown)
         priors_run = set(ok[ok.group == "prior_size"].variant.str[6:])
         not_run = {k: "not run: no prior file given (--prior)" for k, _ in PRIOR_SIZE_ROWS if k not in priors_run}
         df3 = table3_frame(rows, fits, not_run)
         if not df3.empty:
-            sheet, unseen = contact_sheet(fits, render_dirs, [("monocular/gasp|ablations|prior_size", "monocular")],
-                                          sheet_subjects, "Table 3")
+            sheet, unseen, shown = contact_sheet(fits, render_dirs,
+                                                 [("monocular/gasp|ablations|prior_size", "monocular")],
+                                                 sheet_subjects, "Table 3")
             lines = ["", "People:", *df3.attrs.get("people", []), "", "Targets:", *targets_table3(df3, refits),
                      noise_line(refits, _complete_people(df3)), "",
                      "Provenance:",
                      *provenance_lines(ok[(ok.table == "3") | ((ok.group == "monocular") & (ok.variant == "gasp"))]),
                      *protocol, "Full = GASP's monocular fit of Table 1 (shipped prior: 1,000 identities, UV 128).",
                      *[ln for ln in fail_lines if ln.split(": ")[1].split("/")[0] in ("ablations", "prior_size")],
-                     *sheet_note(results / "table3_contact_sheet.png", unseen)]
+                     *sheet_note(results / "table3_contact_sheet.png", unseen, shown)]
             written.update({f"table3_{k}": v for k, v in write_result_table(
                 df3, results, "table3", ["variant"], "Table 3: ablations (monocular, held-out real_proxy people)",
                 lines).items()})
@@ -799,6 +831,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                                                    rows[(rows.setting == "monocular") & rows.method.isin(keys)])
             if sheet is not None:
                 written["table3_contact_sheet"] = save_png(results / "table3_contact_sheet.png", sheet)
+                written["table3_contact_sheet_fits"] = write_record(results / "table3_contact_sheet.png", shown)
     return written
 
 

@@ -136,10 +136,14 @@ def table3(rows: pd.DataFrame, not_run: dict[str, str] | None = None, sweep: lis
     return df
 
 
-def _cell(value, backend) -> str:
+#: Decimals per metric in the Markdown tables (dB and FID to 0.01; the [0, 1] scores to 0.0001).
+DECIMALS = {"psnr": 2, "fid": 2}
+
+
+def _cell(value, backend, metric: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "unavailable" if str(backend).startswith("unavailable") else "–"
-    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+    return f"{value:.{DECIMALS.get(metric, 4)}f}"
 
 
 def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str:
@@ -155,7 +159,7 @@ def to_markdown(df: pd.DataFrame, label_cols: list[str], title: str = "") -> str
             b = r.get(f"{m}_backend", "")
             if isinstance(b, str) and b.startswith("unavailable"):
                 reasons.setdefault(COLUMNS[m], b)
-            cells.append(_cell(r.get(m), b if str(r.get("status", "run")) == "run" else "not run"))
+            cells.append(_cell(r.get(m), b if str(r.get("status", "run")) == "run" else "not run", m))
         if extra:
             cells.append(str(r["status"]).replace("|", "/"))
         lines.append("| " + " | ".join(cells) + " |")

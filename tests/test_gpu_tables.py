@@ -241,7 +241,17 @@ def test_report_from_kept_rows_alone_reuses_id_sim_and_keeps_the_contact_sheets(
     assert (first / "table1_contact_sheet.png").read_bytes() == sheet
     md = (first / "table1.md").read_text()
     assert "Contact sheet: not redrawn - the renders of 2 of its fits are not in these sources" in md
-    assert "the file there is the one an earlier report drew" in md
+    assert "drawn by an earlier report from these very runs (all 2 fits match" in md
+    refit = tmp_path / "call2_rows.jsonl"  # the same fits run again: other PSNRs than the sheet shows
+    refit.write_text("".join(json.dumps({**r, "metric_rows": [{**m, "value": m["value"] + 0.5} if m["metric"] == "psnr"
+                                                              else m for m in r["metric_rows"]]}) + "\n"
+                             for r in map(json.loads, kept.read_text().splitlines()) if "metric_rows" in r))
+    tables_report.build_report([kept, refit], first, sheet_subjects=1)
+    md = (first / "table1.md").read_text()
+    assert "shows other runs than these rows for 2 of its 2 fits" in md
+    (first / "table1_contact_sheet.fits.json").unlink()  # a sheet drawn before records were kept
+    tables_report.build_report([kept], first, sheet_subjects=1)
+    assert "with no record of which runs" in (first / "table1.md").read_text()
     fresh = tmp_path / "fresh"
     tables_report.build_report([kept], fresh, sheet_subjects=1)  # no earlier report: ID-SIM unavailable, no sheet
     idr = pd.read_parquet(fresh / "table1_rows.parquet").query("metric == 'id_sim'")
