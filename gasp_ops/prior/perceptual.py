@@ -8,6 +8,7 @@ randomly initialised network, never a download attempt).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,16 @@ def lpips_status(net: str = "vgg") -> LpipsStatus:
     """Whether the real LPIPS-``net`` can be built here without any download."""
     if net not in BACKBONE_FILES:
         return LpipsStatus(False, f"unknown LPIPS backbone {net!r}")
-    try:
-        import lpips  # noqa: F401
-    except ImportError as exc:
-        return LpipsStatus(False, f"the lpips package is not installed ({exc})")
+    if importlib.util.find_spec("lpips") is None:
+        return LpipsStatus(False, "the lpips package is not installed")
     path = backbone_path(net)
     if not path.is_file() or path.stat().st_size == 0:
         return LpipsStatus(False, f"torchvision backbone weights {path} not found (no download attempted); "
                                   f"put {BACKBONE_FILES[net]} there to enable the LPIPS term")
+    try:  # only now: importing lpips imports torchvision (~5 s of CPU on a 2-core machine, every fitting process)
+        import lpips  # noqa: F401
+    except ImportError as exc:
+        return LpipsStatus(False, f"the lpips package does not import ({exc})")
     return LpipsStatus(True, f"LPIPS-{net} with backbone weights {path}")
 
 
