@@ -60,7 +60,7 @@ from evaluation.rerun_noise import (
     noise_line,
     refit_pairs,
 )
-from evaluation.sheet_fits import write_record
+from evaluation.sheet_fits import record_path, stale_fits, write_record
 
 PROVENANCE = ["commit", "device", "date", "prior_sha256", "steps", "resolution"]
 SETTINGS_OF = {"1": ("monocular", "single_image"), "2": ("multi_camera",)}
@@ -667,8 +667,6 @@ def sheet_note(path: Path, unseen: list[str], shown: dict[str, float]) -> list[s
     """A table's note on its contact sheet when it could not be drawn from these sources (``contact_sheet``'s list of
     fits without renders and of the fits it would show); nothing when it was. A kept sheet is compared with the record
     of the fits it was drawn from (``evaluation.sheet_fits``)."""
-    from evaluation.sheet_fits import record_path, stale_fits
-
     if not unseen:
         return []
     head = (f"Contact sheet: not redrawn - the renders of {len(unseen)} of its fits are not in these sources "
@@ -831,7 +829,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                                                    rows[(rows.setting == "monocular") & rows.method.isin(keys)])
             if sheet is not None:
                 written["table3_contact_sheet"] = save_png(results / "table3_contact_sheet.png", sheet)
-                written["table3_contact_sheet_fits"] = write_record(results / "table3_contact_sheet.png", shown)
+                written["table3_contact_sheet_fits"] = write_record(written["table3_contact_sheet"], shown)
     return written
 
 

@@ -59,21 +59,6 @@ def load_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     return int(meta["step"]), meta.get("history", {}), rng, meta
 
 
-def checkpoint_binding(path, config) -> UVBinding:
-    """The Gaussian layout a training checkpoint was written with (``saved_binding`` of its two layout tensors, read
-    alone): a resumed run builds its model on it, so a checkpoint carried to a machine whose CPU rasterises the head's
-    UV map to a few texels more or fewer still resumes."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            names = set(fh.keys())
-            tensors = {k: fh.get_tensor(k) for k in ("model.face_ids", "model.barycentrics") if k in names}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise GaspInputError(str(path), f"not a readable safetensors file ({str(exc).splitlines()[0]})") from None
-    return saved_binding(tensors, config)
-
-
 def save_prior(path, model: torch.nn.Module, metadata: dict) -> Path:
     """The trained prior alone (module state dict) with JSON metadata (config, identities, figures)."""
     return save_tensors(path, _model_tensors(model), {"kind": "gasp_prior", **metadata})

@@ -25,11 +25,12 @@ import torch
 from gasp_ops.binding.triangle_frames import triangle_frames
 from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
+from gasp_ops.io.tensors import load_tensors
 from gasp_ops.prior.checkpoint import (
     CHECKPOINT_NAME,
-    checkpoint_binding,
     load_checkpoint,
     save_checkpoint,
+    saved_binding,
 )
 from gasp_ops.prior.config import PriorConfig
 from gasp_ops.prior.dataset_batches import BatchSchedule, PriorViews
@@ -167,7 +168,9 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
     head = head.to(device)
     ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
     resuming = resume and ckpt is not None and ckpt.is_file()
-    binding = checkpoint_binding(ckpt, config) if resuming else None  # the layout the checkpoint was trained with
+    # a resumed run builds its model on the checkpoint's own Gaussian layout (another CPU's UV rasterisation may cover a
+    # few texels more or fewer); load_checkpoint reads the file again for the weights, once per resume
+    binding = saved_binding(load_tensors(ckpt)[0], config) if resuming else None
     model = GaussianPrior.build(head, config, views.num_subjects, views.identity_coeffs, binding=binding).to(device)
     spatial_scale = camera_extent(views) / median_triangle_scale(model, head)
     optimizer = make_optimizer(model, config, spatial_scale)
