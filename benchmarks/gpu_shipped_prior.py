@@ -162,6 +162,8 @@ def cmd_train(args) -> None:
                 *extra]
         cmd = [sys.executable, "-m", "gasp_ops.prior.launch", "--dataset", str(root / "synthetic"), "--out",
                str(folder), "--preset", "paper", "--device", args.device, "--max-seconds", str(args.seconds)]
+        if args.stop_at:
+            cmd += ["--stop-at", str(args.stop_at)]
         for s in sets:
             cmd += ["--set", s]
         log = open(folder / "train.log", "a")
@@ -226,6 +228,8 @@ def main() -> None:
     ap.add_argument("--uv", type=int, default=128)
     ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--seconds", type=float, default=300)
+    ap.add_argument("--stop-at", type=int, default=None,
+                    help="train: end every variant at this step of the --steps schedule (another prior's step count)")
     ap.add_argument("--variant", action="append", default=[], help="name:n_subjects[;key=value...] (values JSON)")
     args = ap.parse_args()
     {"data": cmd_data, "speed": cmd_speed, "train": cmd_train}[args.phase](args)

@@ -29,6 +29,8 @@ def main(argv=None) -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="stop after this much training, checkpointed (run again to resume)")
+    ap.add_argument("--stop-at", type=int, default=None,
+                    help="end at this step of the schedule of `steps` (its learning-rate decay unchanged)")
     args = ap.parse_args(argv)
     overrides = {}
     for item in args.set:
@@ -42,7 +44,7 @@ def main(argv=None) -> None:
     head = build_head_model(args.head)
     try:
         summary = train_from_dataset(args.dataset, args.out, config, head, dist_info=info, log=print,
-                                     max_seconds=args.max_seconds)
+                                     max_seconds=args.max_seconds, stop_at=args.stop_at)
         if info.is_main:
             print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_image")}, indent=1, default=str))
     finally:

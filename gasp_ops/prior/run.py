@@ -38,10 +38,12 @@ def open_training_views(dataset_root, config: PriorConfig) -> PriorViews:
 def train_from_dataset(dataset_root, out_dir, config: PriorConfig, head: HeadModel, *,
                        dist_info: DistInfo | None = None, log: Callable[[str], None] | None = None,
                        progress: bool = True, views: PriorViews | None = None,
-                       max_seconds: float | None = None) -> dict:
+                       max_seconds: float | None = None, stop_at: int | None = None) -> dict:
     """Train (resuming from ``out_dir``'s checkpoint when present) and write the outputs; returns the summary.
 
-    max_seconds: stop this call after that much training (checkpointed; the next call resumes)."""
+    max_seconds: stop this call after that much training (checkpointed; the next call resumes). stop_at: end the
+    run at that step of ``config.steps``' schedule (the learning-rate decay still spans ``config.steps``), to
+    compare a prior with another one stopped there."""
     log = log or (lambda msg: None)
     config.validate()
     views = views if views is not None else open_training_views(dataset_root, config)
@@ -49,7 +51,7 @@ def train_from_dataset(dataset_root, out_dir, config: PriorConfig, head: HeadMod
         f"held-out views at {views.image_size[0]} px, UV {config.uv_resolution}")
     out = Path(out_dir)
     result = train_prior(config, views, head, out, dist_info=dist_info, log=log, progress=progress,
-                         max_seconds=max_seconds)
+                         max_seconds=max_seconds, stop_at=stop_at)
     info = dist_info or DistInfo()
     summary: dict = {}
     if info.is_main:
