@@ -211,21 +211,21 @@ elif [ "$stage" = equal_steps ]; then
   # shipped prior's schedule (12,000 steps) and stopped at the shipped prior's step (EQUAL_STEP, default 11,453;
   # a later call on the same machine resumes it), then the held-out fits (the 10 people and settings of `heldout`)
   # of it (equal_p100) and of the shipped prior (equal_p1000) side by side at this commit.
-  step=${EQUAL_STEP:-11453}
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 100 --views 16 --size 256 \
+  step=${EQUAL_STEP:-11453} root=${PRIOR_ROOT:-.gpu_prior}  # PRIOR_ROOT: an ignored folder (tmp_*) stays on a warm machine
+  python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 100 --views 16 --size 256 \
       --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
-  python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/equal" --seconds $(( budget - SECONDS - 175 )) \
+  python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/equal" --seconds $(( budget - SECONDS - 175 )) \
       --steps 12000 --stop-at $step --uv 128 --size 256 --variant 'p100_long:100;lr={"codes":0.001}' \
       > "$OUT/equal_train.log" 2>&1
-  grep -E "resumed|budget" .gpu_prior/priors/p100_long/train.log | tail -2
+  grep -E "resumed|budget" $root/priors/p100_long/train.log | tail -2
   cp "$OUT/equal/priors.tar" "$OUT/p100_long_prior.tar"; rm -rf "$OUT/equal"
-  done_steps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps'])" .gpu_prior/priors/p100_long/summary.json)
+  done_steps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps'])" $root/priors/p100_long/summary.json)
   echo "p100_long at step $done_steps of $step"
   if [ "$done_steps" = "$step" ]; then
     python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --subjects 10 --size 256 --sheet-subjects 3 --workers 10 \
         --deadline $(( budget - SECONDS - 15 )) --prior equal_p1000=gasp_models/gasp_prior_uv128_1k.safetensors \
-        --prior equal_p100=.gpu_prior/priors/p100_long/prior_fp16.safetensors 2>&1 | grep -vE "^\{" | tail -3
+        --prior equal_p100=$root/priors/p100_long/prior_fp16.safetensors 2>&1 | grep -vE "^\{" | tail -3
   else
     echo "not fitted: the prior stopped at step $done_steps (run this stage again on the same machine to resume)"
   fi
