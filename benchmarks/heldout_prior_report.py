@@ -23,6 +23,12 @@ without the images and the decoded strips, then the outputs:
 
     python3 benchmarks/heldout_prior_report.py CALL2.jsonl CALL3.jsonl --save-raw
 
+A second run, ``--study equal_steps`` (1,000 vs 100 identities at equal long training, ``bash
+benchmarks/gpu_shipped_prior.sh equal_steps``), has its own raw rows / provenance / strips
+(``results/raw/heldout_equal_steps_2026-12-02.*``, ``heldout_equal_steps_strips/``) and writes
+``results/heldout_prior_equal_steps.*`` and ``docs/heldout_equal_steps_sheet.png`` (input | 100 | 1,000 identities |
+truth), its paired differences for the novel, back and input views (``STUDIES``).
+
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
 """
@@ -38,6 +44,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,20 +54,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gasp_ops.errors import GaspInputError
 
 REPO = Path(__file__).resolve().parents[1]
-RAW_ROWS = REPO / "results" / "raw" / "heldout_fits_2026-12-01.jsonl"
-RAW_PROVENANCE = REPO / "results" / "raw" / "heldout_fits_2026-12-01.provenance.json"
-RAW_STRIPS = REPO / "results" / "raw" / "heldout_strips"
-NAME = "heldout_prior_variants"
 
 METRICS = ("psnr_novel", "ssim_novel", "psnr_back", "psnr_input", "fit_seconds")
 REQUIRED = ("prior", "subject", *METRICS)
 IMAGE_FIELDS = {"input_image": "input", "sheet": None, "sheet_truth": "truth"}  # row field -> strip kind (None: prior)
 VIEWS = ("front 0°", "side 90°", "back 180°")
-#: Columns of the two contact sheets ("input" / "truth": the subject's input image / ground truth; else a variant).
-CONTACT_COLUMNS = ("input", "shipped_long", "main_job", "none", "truth")
-SIZE_COLUMNS = ("p1", "p10", "p100", "shipped", "shipped_long", "truth")
-#: Paired per-subject differences of novel-view PSNR reported in the Markdown (a - b), when both variants are there.
-PAIRS = (("shipped_long", "none"), ("shipped_long", "main_job"), ("shipped_long", "shipped"), ("shipped", "none"))
+
+
+class Study(NamedTuple):
+    """One device run's held-out fits and what the report makes of them: ``name`` of the results files, the raw
+    rows / provenance / strips folder under results/raw, the contact sheets ({output key: (file name under docs/,
+    columns)}; a column is "input" / "truth" (the subject's input image / ground truth) or a variant) and the
+    paired per-subject differences (a, b, metric) reported when both variants are there."""
+
+    name: str
+    rows: Path
+    provenance: Path
+    strips: Path
+    sheets: dict
+    pairs: tuple
+
+
+RAW = REPO / "results" / "raw"
+STUDIES = {
+    # Every prior variant against the shipped one (commit 57fec8c, 2026-12-01; plain stage 3).
+    "variants": Study(
+        "heldout_prior_variants", RAW / "heldout_fits_2026-12-01.jsonl",
+        RAW / "heldout_fits_2026-12-01.provenance.json", RAW / "heldout_strips",
+        {"contact_sheet": ("heldout_contact_sheet.png", ("input", "shipped_long", "main_job", "none", "truth")),
+         "size_sheet": ("heldout_prior_size_sheet.png", ("p1", "p10", "p100", "shipped", "shipped_long", "truth"))},
+        (("shipped_long", "none", "psnr_novel"), ("shipped_long", "main_job", "psnr_novel"),
+         ("shipped_long", "shipped", "psnr_novel"), ("shipped", "none", "psnr_novel"))),
+    # 1,000 vs 100 identities at equal long training (11,453 steps of one schedule), fitted side by side.
+    "equal_steps": Study(
+        "heldout_prior_equal_steps", RAW / "heldout_equal_steps_2026-12-02.jsonl",
+        RAW / "heldout_equal_steps_2026-12-02.provenance.json", RAW / "heldout_equal_steps_strips",
+        {"contact_sheet": ("heldout_equal_steps_sheet.png", ("input", "equal_p100", "equal_p1000", "truth"))},
+        (("equal_p1000", "equal_p100", "psnr_novel"), ("equal_p1000", "equal_p100", "psnr_back"),
+         ("equal_p1000", "equal_p100", "psnr_input"))),
+}
+#: Names of the metrics in the paired-difference table.
+METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
 PROVENANCE_COLUMNS = ("commit", "device", "date", "prior_sha256", "prior_steps", "prior_identities", "fit_steps",
                       "resolution", "command")
 
@@ -248,10 +282,12 @@ def markdown(table: pd.DataFrame, prov: dict, pairs: list[dict]) -> str:
               ""]
     if pairs:
         labels = dict(zip(mean.index, mean.label))
-        lines += ["## Paired per-subject differences, novel-view PSNR (dB)", ""]
+        lines += ["## Paired per-subject differences (dB; novel-view PSNR unless named)", ""]
         lines += _md_table(["a − b", "subjects", "mean", "min", "max", "a better"],
-                           [[f"{labels[p['a']]} − {labels[p['b']]}", p["n"], f"{p['mean']:+.2f}", f"{p['min']:+.2f}",
-                             f"{p['max']:+.2f}", f"{p['positive']}/{p['n']}"] for p in pairs])
+                           [[f"{labels[p['a']]} − {labels[p['b']]}" + ("" if p["metric"] == "psnr_novel" else
+                                                                      f" ({METRIC_NAMES[p['metric']]})"),
+                             p["n"], f"{p['mean']:+.2f}", f"{p['min']:+.2f}", f"{p['max']:+.2f}",
+                             f"{p['positive']}/{p['n']}"] for p in pairs])
         lines += [""]
     wide = per.pivot(index="subject", columns="variant", values="psnr_novel")[variants]
     lines += ["## Novel-view PSNR (dB) per subject", ""]
@@ -403,8 +439,10 @@ def save_raw(rows: list[dict], strips: dict, rows_path, strips_dir, inputs) -> N
             Image.fromarray(decode_png(png, f"strip {kind} subject {s}")).save(tmp, format="PNG", optimize=True)
 
 
-def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192, save_raw_to=None) -> dict:
-    """Everything in the module docstring; returns {output name: path} and the paired differences."""
+def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192, save_raw_to=None,
+          study: Study = STUDIES["variants"]) -> dict:
+    """Everything in the module docstring for ``study`` (its outputs' names, sheets and pairs; the rows, provenance
+    and strips given); returns {output name: path} and the paired differences."""
     from PIL import Image
 
     from gasp_ops.io.atomic import atomic_path, write_text_atomic
@@ -417,9 +455,9 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     per = subject_table(rows, prov, source=", ".join(map(str, jsonl)))
     table = pd.concat([per, summarise(per)], ignore_index=True)
     inputs = [*jsonl, Path(provenance), Path(strips_dir)]
-    out = {"parquet": Path(results_dir) / f"{NAME}.parquet", "markdown": Path(results_dir) / f"{NAME}.md",
-           "chart": Path(results_dir) / f"{NAME}.png", "contact_sheet": Path(docs_dir) / "heldout_contact_sheet.png",
-           "size_sheet": Path(docs_dir) / "heldout_prior_size_sheet.png"}
+    out = {"parquet": Path(results_dir) / f"{study.name}.parquet", "markdown": Path(results_dir) / f"{study.name}.md",
+           "chart": Path(results_dir) / f"{study.name}.png",
+           **{key: Path(docs_dir) / file for key, (file, _) in study.sheets.items()}}
     for key, p in out.items():
         check_output(p, kind="file", suffixes=(p.suffix,), inputs=inputs, flag=key)
     if save_raw_to:
@@ -428,7 +466,7 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     sheet_subjects = sorted({s for _, s in strips} | {int(m.group(1)) for m in on_disk if m})
     kinds = set(prov["variants"]) | {"input", "truth"}
     strips = {**read_strips(strips_dir, kinds, sheet_subjects), **strips}
-    pairs = [p for a, b in PAIRS if (p := paired_difference(per, a, b)) is not None]
+    pairs = [p for a, b, m in study.pairs if (p := paired_difference(per, a, b, m)) is not None]
 
     write_parquet(out["parquet"], table)
     write_text_atomic(out["markdown"], markdown(table, prov, pairs))
@@ -436,7 +474,7 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     labels = {k: v["label"] for k, v in prov["variants"].items()}
     labels.update(input="input (the one fitted image)", truth="ground truth")
     scores = {(r.variant, r.subject): f"novel PSNR {r.psnr_novel:.1f} dB" for r in per.itertuples()}
-    for key, columns in (("contact_sheet", CONTACT_COLUMNS), ("size_sheet", SIZE_COLUMNS)):
+    for key, (_, columns) in study.sheets.items():
         present = [c for c in columns if c in ("input", "truth") or c in set(per.variant)]
         sheet = strip_sheet([(c, labels[c]) for c in present], sheet_subjects, strips, tile, scores)
         with atomic_path(out[key], suffix=".png") as tmp:
@@ -446,21 +484,25 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("jsonl", nargs="*", help=f"fit rows (default {RAW_ROWS.relative_to(REPO)})")
-    ap.add_argument("--provenance", default=str(RAW_PROVENANCE))
-    ap.add_argument("--strips", default=str(RAW_STRIPS), help="folder of s<subject>_<kind>.png strips")
+    ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
+    ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
+                    help="which run: every prior variant (default) or 1,000 vs 100 identities at equal steps")
+    ap.add_argument("--provenance", default=None, help="default: the study's")
+    ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
     ap.add_argument("--docs", default=str(REPO / "docs"))
     ap.add_argument("--tile", type=int, default=192, help="px per view in the contact sheets")
     ap.add_argument("--save-raw", action="store_true", help="also write the compact rows (--raw-rows) and the "
                     "decoded strips (--strips) of the given JSONL files")
-    ap.add_argument("--raw-rows", default=str(RAW_ROWS))
+    ap.add_argument("--raw-rows", default=None, help="default: the study's")
     args = ap.parse_args(argv)
+    study = STUDIES[args.study]
+    strips = args.strips or str(study.strips)
     try:
         if args.tile < 16:
             raise GaspInputError("--tile", f"{args.tile} px is too small (>= 16)")
-        res = build(args.jsonl or [RAW_ROWS], args.provenance, args.strips, args.results, args.docs, args.tile,
-                    (args.raw_rows, args.strips) if args.save_raw else None)
+        res = build(args.jsonl or [study.rows], args.provenance or study.provenance, strips, args.results,
+                    args.docs, args.tile, (args.raw_rows or study.rows, strips) if args.save_raw else None, study)
     except GaspInputError as exc:
         sys.exit(f"error: {exc}")
     t = res["table"]
@@ -469,9 +511,9 @@ def main(argv=None) -> None:
         print(f"{r.label:45s} novel {r.psnr_novel:6.2f} ± {s.psnr_novel:4.2f}  back {r.psnr_back:6.2f}  "
               f"input {r.psnr_input:6.2f}  (n={r.n_subjects})")
     for p in res["pairs"]:
-        print(f"{p['a']} - {p['b']}: mean {p['mean']:+.2f} min {p['min']:+.2f} max {p['max']:+.2f} "
+        print(f"{p['a']} - {p['b']} ({p['metric']}): mean {p['mean']:+.2f} min {p['min']:+.2f} max {p['max']:+.2f} "
               f"({p['positive']}/{p['n']} > 0)")
-    for k in ("parquet", "markdown", "chart", "contact_sheet", "size_sheet"):
+    for k in ("parquet", "markdown", "chart", *study.sheets):
         print(k, res[k])
 
 

@@ -52,6 +52,7 @@ from benchmarks.gpu_tables import (
     EQUAL_BUDGET,
     PROJECTION_ROWS,
 )
+from evaluation.budget_psnr import budget_lines, psnr_by_budget
 from evaluation.id_sim_reuse import earlier_rows
 from evaluation.metrics import ROW_COLUMNS
 from evaluation.rerun_noise import (
@@ -787,6 +788,10 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
                              f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else
                              f"- {rec.setting} / {rec.method}: no loss history")
+            budgets = budget_lines(psnr_by_budget(records, ("gaussian_avatars", "flash_avatar")), SETTINGS_OF[number])
+            if budgets:
+                lines += ["", ("Baselines' test PSNR at each step budget they were run with (more steps, better "
+                               "novel views?):"), *budgets]
             with_encoder = ok[(ok.table == number) & ok.variant.isin(ENCODER_VARIANTS)] if "variant" in ok else ok[:0]
             lines += ["", "Provenance:", *provenance_lines(ok[ok.table == number]),
                       *(encoder_lines if len(with_encoder) else []), *protocol,

@@ -22,8 +22,9 @@ def fit_psnr(record: dict) -> float:
 
 def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
     """(fit_id, PSNR of the earlier run, PSNR of the later run) for each successful fit row whose ``fit_id``,
-    ``commit`` and prior (``prior_sha256``: a retrained prior makes another fit) an earlier successful row already had
-    (rows in the order given; a third run pairs with the second).
+    ``commit``, prior (``prior_sha256``: a retrained prior makes another fit) and step budget (``steps``: a baseline
+    run longer is another fit) an earlier successful row already had (rows in the order given; a third run pairs
+    with the second).
     A row of the same run seen again (a call's tar and its kept rows both given: same call date, same PSNR) is no
     refit and pairs with nothing."""
     last: dict[tuple[str, str, str], tuple[float, str]] = {}
@@ -34,7 +35,7 @@ def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
         psnr = fit_psnr(r)
         if math.isnan(psnr):
             continue
-        key = (str(r.get("fit_id")), str(r.get("commit")), str(r.get("prior_sha256", "")))
+        key = (str(r.get("fit_id")), str(r.get("commit")), str(r.get("prior_sha256", "")), str(r.get("steps", "")))
         run = (psnr, str(r.get("date")))
         if key in last and last[key] == run:
             continue

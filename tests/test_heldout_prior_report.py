@@ -140,3 +140,19 @@ def test_bad_rows_are_one_line_naming_file_and_field(tmp_path):
     with pytest.raises(GaspInputError, match="'p7' has no entry in the provenance"):
         mod.build([jsonl], prov, tmp_path / "s", tmp_path / "r", tmp_path / "d", tile=TILE)
     assert not (tmp_path / "r").exists()  # nothing written before the inputs are checked
+
+
+def test_a_study_names_its_outputs_sheets_and_metric_pairs(tmp_path):
+    mod = _module()
+    jsonl, prov = _write_run(tmp_path)
+    study = mod.Study("equal_test", jsonl, prov, tmp_path / "strips",
+                      {"contact_sheet": ("equal_sheet.png", ("input", "shipped_long", "truth"))},
+                      (("shipped_long", "none", "psnr_novel"), ("shipped_long", "none", "psnr_back")))
+    res = mod.build([jsonl], prov, tmp_path / "strips", tmp_path / "r", tmp_path / "d", tile=TILE, study=study)
+    assert res["parquet"].name == "equal_test.parquet" and res["contact_sheet"] == tmp_path / "d" / "equal_sheet.png"
+    assert "size_sheet" not in res and sorted(p.name for p in (tmp_path / "d").iterdir()) == ["equal_sheet.png"]
+    back = next(p for p in res["pairs"] if p["metric"] == "psnr_back")
+    assert back["mean"] == pytest.approx(9.25)  # (20 - 12 + 23.5 - 13) / 2
+    md = res["markdown"].read_text()
+    assert "| shipped (1,000 ids, 11,453 steps) − no prior (back-view PSNR) | 2 | +9.25 |" in md
+    assert "| shipped (1,000 ids, 11,453 steps) − no prior | 2 | +7.50 |" in md

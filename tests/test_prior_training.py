@@ -81,11 +81,12 @@ def test_dataset_folder_training_writes_outputs(head, tmp_path):
     root = write_toy_dataset(tmp_path / "ds", head, ids, n_views=2, image_size=SIZE, uv_resolution=UV)
     with pytest.raises(GaspInputError, match="n_subjects"):
         open_training_views(root, tiny_config(n_subjects=3))
-    cfg = tiny_config(n_subjects=0, steps=2, batch_size=2, holdout_views=1)
+    cfg = tiny_config(n_subjects=0, steps=3, batch_size=2, holdout_views=1)
     views = open_training_views(root, cfg)
     assert views.num_subjects == 2 and len(views) == 4 and int((~views.train).sum()) == 2
     assert views.identity_ids == list(ids.identity_id[:2])
-    summary = train_from_dataset(root, tmp_path / "prior", cfg, head, progress=False)
+    # stop_at ends the run at step 2 of the 3-step schedule (as another prior's step count)
+    summary = train_from_dataset(root, tmp_path / "prior", cfg, head, progress=False, stop_at=2)
     for name in ("prior.safetensors", "checkpoint.safetensors", "curves.png", "identities.png", "summary.json"):
         assert (tmp_path / "prior" / name).is_file(), name
     assert summary["lpips_used"] is False and summary["lpips_reason"]
@@ -93,6 +94,7 @@ def test_dataset_folder_training_writes_outputs(head, tmp_path):
     assert meta["lpips_used"] is False and "lpips_reason" in meta and meta["steps"] == 2
     assert json.loads((tmp_path / "prior" / "summary.json").read_text())["subjects"] == 2
     assert model.count == summary["gaussians"] and model.num_subjects == 2
+    assert train_from_dataset(root, tmp_path / "prior", cfg, head, progress=False)["steps"] == 3  # resumes to the end
 
 
 def test_time_budget_checkpoints_and_resumes_exactly(head, views, tmp_path, deterministic):

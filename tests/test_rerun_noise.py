@@ -36,6 +36,14 @@ def test_a_retrained_prior_makes_another_fit_not_a_refit():
     assert refit_pairs([old, {**new, "prior_sha256": "09b8"}]) == [("prior_size/prior_p100/rp010", 18.0, 18.5)]
 
 
+def test_a_longer_budget_makes_another_fit_not_a_refit():
+    """Table 1's baselines ran at 3,000 and at 4,500 steps under one fit id and commit."""
+    short, long_ = row("single_image/gaussian_avatars/rp010", "c1", 12.7), row("single_image/gaussian_avatars/rp010", "c1", 12.6)
+    short["steps"], long_["steps"] = "3000", "4500"
+    assert refit_pairs([short, long_]) == []
+    assert refit_pairs([short, {**long_, "steps": "3000"}]) == [("single_image/gaussian_avatars/rp010", 12.7, 12.6)]
+
+
 def test_the_same_run_given_twice_is_no_refit():
     """A call's tar and its kept rows (results/raw) hold the same run: same date, same PSNR."""
     first, again = row("a", "c1", 10.0), row("a", "c1", 10.0)
