@@ -33,9 +33,9 @@ def budget_lines(by_budget: dict[tuple[str, str], dict[int, dict[str, float]]],
                  settings: Iterable[str]) -> list[str]:
     """One Markdown line per (setting, method) of ``settings`` run at two or more budgets: its mean test PSNR at each
     budget over the people every budget has (none in common: no line)."""
-    lines = []
+    lines, wanted = [], set(settings)
     for (setting, method), budgets in sorted(by_budget.items()):
-        if setting not in set(settings) or len(budgets) < 2:
+        if setting not in wanted or len(budgets) < 2:
             continue
         people = set.intersection(*(set(p) for p in budgets.values()))
         if not people:

@@ -27,7 +27,7 @@ def refit_pairs(records: Iterable[dict]) -> list[tuple[str, float, float]]:
     with the second).
     A row of the same run seen again (a call's tar and its kept rows both given: same call date, same PSNR) is no
     refit and pairs with nothing."""
-    last: dict[tuple[str, str, str], tuple[float, str]] = {}
+    last: dict[tuple[str, str, str, str], tuple[float, str]] = {}
     pairs = []
     for r in records:
         if "error" in r:

@@ -85,6 +85,8 @@ def test_dataset_folder_training_writes_outputs(head, tmp_path):
     views = open_training_views(root, cfg)
     assert views.num_subjects == 2 and len(views) == 4 and int((~views.train).sum()) == 2
     assert views.identity_ids == list(ids.identity_id[:2])
+    with pytest.raises(GaspInputError, match="stop_at"):  # checked before any training
+        train_from_dataset(root, tmp_path / "bad", cfg, head, progress=False, stop_at=0)
     # stop_at ends the run at step 2 of the 3-step schedule (as another prior's step count)
     summary = train_from_dataset(root, tmp_path / "prior", cfg, head, progress=False, stop_at=2)
     for name in ("prior.safetensors", "checkpoint.safetensors", "curves.png", "identities.png", "summary.json"):

@@ -46,6 +46,8 @@ def train_from_dataset(dataset_root, out_dir, config: PriorConfig, head: HeadMod
     compare a prior with another one stopped there."""
     log = log or (lambda msg: None)
     config.validate()
+    if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int) or stop_at < 1):
+        raise GaspInputError("stop_at", f"must be a step >= 1, got {stop_at!r}")
     views = views if views is not None else open_training_views(dataset_root, config)
     log(f"prior: {views.num_subjects} subjects, {int(views.train.sum())} training / {int((~views.train).sum())} "
         f"held-out views at {views.image_size[0]} px, UV {config.uv_resolution}")
