@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
-
-
-def _module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "prior_decoded_sheet.py"
-    spec = importlib.util.spec_from_file_location("prior_decoded_sheet", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _psnr(a, b) -> float:
@@ -22,9 +11,9 @@ def _psnr(a, b) -> float:
 
 
 def test_each_decoded_person_matches_its_own_truth(tmp_path):
+    import benchmarks.prior_decoded_sheet as mod  # the script, imported from the repository root
     from gasp_ops.prior.shipped import shipped_prior_path
 
-    mod = _module()
     rows, labels = mod.decoded_rows(shipped_prior_path(), 2, 64)
     assert labels == ["truth syn_00000", "decoded syn_00000", "truth syn_00001", "decoded syn_00001"]
     # Measured (64 px, 2026-12-02): own truth 18.7-22.2 dB at the four azimuths, the other person's 8.8-10.4 dB.
