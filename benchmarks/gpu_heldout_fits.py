@@ -64,8 +64,7 @@ def subject_views(domain: str, index: int, size: int):
     cams = fixed_cameras(azimuths, [0.0] * len(azimuths), size, head=head)
     n = len(azimuths)
     expr = torch.zeros(n, head.n_expression)
-    pose = HeadPose(rotation=torch.zeros(n, 3), translation=torch.zeros(n, 3), neck=torch.zeros(n, 3), jaw=torch.zeros(n, 3),
-        eyes=torch.zeros(n, 6))
+    pose = HeadPose.zeros(n)
     inputs, views = from_synthetic(head, ident, cams, expr, pose, domain=domain, supersample=3, assets=assets)
     front = inputs.subset([0])
     novel = list(range(1, 1 + len(NOVEL_AZIMUTHS)))
@@ -92,6 +91,7 @@ def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int
     from evaluation.metrics import psnr, ssim
     from gasp_ops.fitting.config import FitConfig
     from gasp_ops.fitting.fit import fit_avatar
+    from gasp_ops.fitting.scene import posed_vertices
     from gasp_ops.render.render import render
     from gasp_ops.runtime.posing import FastPoser
 
@@ -107,8 +107,7 @@ def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int
     with torch.no_grad():
         idx = torch.tensor([0, *novel, *sheet])
         sub = inputs.subset(idx).to(dev)
-        verts = head(sub.identity[None].expand(len(idx), -1).float(), sub.expressions.float(), sub.poses)
-        out = render(FastPoser(result.avatar, device=dev)(verts), sub.cameras)
+        out = render(FastPoser(result.avatar, device=dev)(posed_vertices(head, sub)), sub.cameras)
         pred = out.rgb.clamp(0, 1).cpu()
         truth = views.rgb[idx.to(views.rgb.device)].cpu()
     row = {"domain": domain, "subject": index, "prior": prior_name, "fit_seconds": seconds,

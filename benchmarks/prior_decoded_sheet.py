@@ -29,6 +29,7 @@ def decoded_rows(prior_path, people: int, size: int, texture: int = 256) -> tupl
     import torch
 
     from gasp_ops.fitting.inputs import from_synthetic
+    from gasp_ops.fitting.scene import posed_vertices
     from gasp_ops.headmodel.pose import HeadPose
     from gasp_ops.headmodel.procedural import ProceduralHead
     from gasp_ops.prior.checkpoint import load_prior
@@ -46,8 +47,7 @@ def decoded_rows(prior_path, people: int, size: int, texture: int = 256) -> tupl
         raise GaspInputError("--people", f"{people} > the prior's {prior.num_subjects} training people")
     n = len(AZIMUTHS)
     cams = fixed_cameras(AZIMUTHS, [0.0] * n, size, head=head)
-    pose = HeadPose(rotation=torch.zeros(n, 3), translation=torch.zeros(n, 3), neck=torch.zeros(n, 3),
-                    jaw=torch.zeros(n, 3), eyes=torch.zeros(n, 6))
+    pose = HeadPose.zeros(n)
     rows, labels = [], []
     for s in range(people):
         ident = sample_identity(s, 0, head, domain="prior")
@@ -58,8 +58,7 @@ def decoded_rows(prior_path, people: int, size: int, texture: int = 256) -> tupl
         inputs, views = from_synthetic(head, ident, cams, torch.zeros(n, head.n_expression), pose, domain="prior",
                                        supersample=3, assets=build_assets(head, ident, texture))
         with torch.no_grad():
-            verts = head(inputs.identity[None].expand(n, -1).float(), inputs.expressions.float(), inputs.poses)
-            out = render(FastPoser(prior.avatar(subject=s))(verts), inputs.cameras)
+            out = render(FastPoser(prior.avatar(subject=s))(posed_vertices(head, inputs)), inputs.cameras)
         rows.append([v.numpy() for v in views.rgb.clamp(0, 1)])
         rows.append([v.numpy() for v in out.rgb.clamp(0, 1)])
         labels += [f"truth {name}", f"decoded {name}"]

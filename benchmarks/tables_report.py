@@ -756,6 +756,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
         records = all_records(folders)
         fits, render_dirs = load_fits(folders, records)
         refits = refit_pairs(records)
+        by_budget = psnr_by_budget(records, ("gaussian_avatars", "flash_avatar"))  # the baselines' budgets
         if fits.empty:
             raise GaspInputError(str(folders[0] / "rows.jsonl"), "no fit rows")
         if encoder_sha256 == "shipped":
@@ -788,7 +789,7 @@ def build_report(sources, results: Path, *, id_sim: bool = True, sheet_subjects:
                 lines.append(f"- {rec.setting} / {rec.method} ({rec.steps} steps): {d:.1%} "
                              f"{'(plateaued)' if d < PLATEAU_DROP else '(**still falling**)'}" if not np.isnan(d) else
                              f"- {rec.setting} / {rec.method}: no loss history")
-            budgets = budget_lines(psnr_by_budget(records, ("gaussian_avatars", "flash_avatar")), SETTINGS_OF[number])
+            budgets = budget_lines(by_budget, SETTINGS_OF[number])
             if budgets:
                 lines += ["", ("Baselines' test PSNR at each step budget they were run with (more steps, better "
                                "novel views?):"), *budgets]
