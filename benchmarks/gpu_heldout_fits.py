@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -32,11 +33,13 @@ SHEET_AZIMUTHS = (0.0, 90.0, 180.0)
 _W: dict = {}
 
 
-def _init(device: str, gsplat_so: str | None) -> None:
+def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None) -> None:
     import torch
 
+    from benchmarks.fit_pool import enable_crash_log
     from gasp_ops.render.gsplat_backend import use_prebuilt_extension
 
+    enable_crash_log(crash_dir)
     use_prebuilt_extension(gsplat_so)
     torch.set_num_threads(1)
     from gasp_ops.headmodel.procedural import ProceduralHead
@@ -147,12 +150,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--gsplat-so", default=None)
-    ap.add_argument("--set", action="append", default=[], help="FitConfig key=JSON value")
+    ap.add_argument("--preset", choices=("paper", "tiny"), default="paper",
+                    help="FitConfig preset (paper: 500 / 500 / 100 steps; tiny: the CPU enrolment's 20 / 40 / 120)")
+    ap.add_argument("--set", action="append", default=[], help="FitConfig key=JSON value (over the preset)")
     ap.add_argument("--sheet-subjects", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
     args = ap.parse_args()
-    config = {}
+    from gasp_ops.fitting.config import PRESET_DEFAULTS
+
+    config = dict(PRESET_DEFAULTS[args.preset])
     for item in args.set:
         k, _, v = item.partition("=")
         config[k] = json.loads(v)
@@ -168,15 +175,17 @@ def main() -> None:
     tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i < args.sheet_subjects))
              for d, i in people for name, path in priors]
     # Each worker takes one person's fits in turn so its subject cache is reused.
-    from benchmarks.fit_pool import collect_rows
+    from benchmarks.fit_pool import collect_rows, report_crash_logs
 
+    crash_dir = Path(tempfile.mkdtemp(prefix="gasp_fit_crash_"))
     pool = ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init,
-                               initargs=(args.device, args.gsplat_so))
+                               initargs=(args.device, args.gsplat_so, str(crash_dir)))
     futures = {pool.submit(fit_one, *t): t for t in tasks}
     collect_rows(pool, futures, args.deadline, rows_path,
                  lambda t, exc: {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]},
                  lambda row: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()
                               if k not in ("sheet", "sheet_truth", "input_image", "psnr_per_view")}, t0)
+    report_crash_logs(crash_dir)
 
 
 if __name__ == "__main__":
