@@ -237,8 +237,13 @@ elif [ "$stage" = long ]; then
   # at batch 8 the GPU waits on kernel launches) on a LONG_STEPS schedule (default 20,000), stopped by the time
   # budget; a later call on the same warm machine resumes it (PRIOR_ROOT, default tmp_gpu_prior, is git-ignored and
   # stays there). The real_proxy people for its encoder (`long_eval`) are rendered beside the training on the first
-  # call. Returns the fp16 prior + curves (p1000_long_prior.tar) and the checkpoint in <= 15 MiB parts.
+  # call. Returns the fp16 prior + curves (p1000_long_prior.tar) and the checkpoint in <= 15 MiB parts; on a fresh
+  # machine, parts carried in as tmp_carry/p1000_long_checkpoint.part.* are joined and resumed.
   root=${PRIOR_ROOT:-tmp_gpu_prior} proxy=${PROXY_ROOT:-tmp_gpu_proxy}
+  ck=$root/priors/p1000_long/checkpoint.safetensors
+  if [ ! -f $ck ] && compgen -G "tmp_carry/p1000_long_checkpoint.part.*" > /dev/null; then
+    mkdir -p "$(dirname $ck)"; cat tmp_carry/p1000_long_checkpoint.part.* > $ck
+  fi
   python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 1000 --views 16 --size 256 \
       --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
@@ -253,7 +258,7 @@ elif [ "$stage" = long ]; then
   wait; tail -qn1 "$OUT/data_proxy.log" 2>/dev/null
   grep -E "resumed|budget" $root/priors/p1000_long/train.log | tail -2
   mv "$OUT/long/priors.tar" "$OUT/p1000_long_prior.tar"; rm -rf "$OUT/long"
-  split -b 15m $root/priors/p1000_long/checkpoint.safetensors "$OUT/p1000_long_checkpoint.part."
+  split -b 15m $ck "$OUT/p1000_long_checkpoint.part."
   ls -la "$OUT"
 elif [ "$stage" = long_eval ]; then
   # After `long` on the same machine: its encoder (proxy weight 8, as the shipped encoder) beside the held-out fits

@@ -27,7 +27,10 @@ A second run, ``--study equal_steps`` (1,000 vs 100 identities at equal long tra
 benchmarks/gpu_shipped_prior.sh equal_steps``), has its own raw rows / provenance / strips
 (``results/raw/heldout_equal_steps_2026-12-02.*``, ``heldout_equal_steps_strips/``) and writes
 ``results/heldout_prior_equal_steps.*`` and ``docs/heldout_equal_steps_sheet.png`` (input | 100 | 1,000 identities |
-truth), its paired differences for the novel, back and input views (``STUDIES``).
+truth), its paired differences for the novel, back and input views (``STUDIES``). A third, ``--study cpu_tiny``
+(the next 1,000-identity prior, trained at batch 32, against the shipped one and the main job's, fitted on the 2-core
+CPU with the tiny preset's 20 / 40 / 120 steps: ``python3 benchmarks/gpu_heldout_fits.py --device cpu --preset tiny
+--workers 2 ...``), writes ``results/heldout_prior_cpu_tiny.*`` and ``docs/heldout_cpu_tiny_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -92,9 +95,20 @@ STUDIES = {
         {"contact_sheet": ("heldout_equal_steps_sheet.png", ("input", "equal_p100", "equal_p1000", "truth"))},
         (("equal_p1000", "equal_p100", "psnr_novel"), ("equal_p1000", "equal_p100", "psnr_back"),
          ("equal_p1000", "equal_p100", "psnr_input"))),
+    # The next 1,000-identity prior (batch 32, 18,938 steps) against the shipped one and the main job's, fitted on the
+    # 2-core CPU with the CPU enrolment's schedule (tiny preset, 20 / 40 / 120 steps), while its encoder is not trained.
+    "cpu_tiny": Study(
+        "heldout_prior_cpu_tiny", RAW / "heldout_cpu_tiny_2026-12-02.jsonl",
+        RAW / "heldout_cpu_tiny_2026-12-02.provenance.json", RAW / "heldout_cpu_tiny_strips",
+        {"contact_sheet": ("heldout_cpu_tiny_sheet.png", ("input", "p1000_long", "shipped", "main_job", "truth"))},
+        (("p1000_long", "shipped", "psnr_novel"), ("p1000_long", "shipped", "psnr_back"),
+         ("p1000_long", "shipped", "psnr_input"), ("p1000_long", "main_job", "psnr_novel"),
+         ("shipped", "main_job", "psnr_novel"))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
+#: What the fit seconds of a GPU run mean (a provenance's ``fit_seconds_note`` says it for another device).
+GPU_FIT_SECONDS = "Fit seconds are wall time with 10-12 fits sharing one GPU (see the commands), not a speed figure."
 PROVENANCE_COLUMNS = ("commit", "device", "date", "prior_sha256", "prior_steps", "prior_identities", "fit_steps",
                       "resolution", "command")
 
@@ -180,7 +194,7 @@ def decode_png(png: bytes, name: str) -> np.ndarray:
 
 def read_provenance(path) -> dict:
     """The provenance JSON: {"commit", "device", "date", "resolution", "variants": {key: {"label", "identities",
-    "prior_steps", "prior_sha256", "command"}}}; variants in the report's order."""
+    "prior_steps", "prior_sha256", "command"}}, optional "fit_seconds_note"}; variants in the report's order."""
     path = Path(path)
     if not path.is_file():
         raise GaspInputError(str(path), "file not found")
@@ -278,8 +292,7 @@ def markdown(table: pd.DataFrame, prov: dict, pairs: list[dict]) -> str:
                      _pm(m.fit_seconds, s.fit_seconds, 0)])
     lines += _md_table(["variant", "prior identities", "prior steps", "subjects", "novel PSNR (dB) ↑",
                         "novel SSIM ↑", "back PSNR (dB) ↑", "input PSNR (dB)", "fit s"], body)
-    lines += ["", "Fit seconds are wall time with 10-12 fits sharing one GPU (see the commands), not a speed figure.",
-              ""]
+    lines += ["", prov.get("fit_seconds_note", GPU_FIT_SECONDS), ""]
     if pairs:
         labels = dict(zip(mean.index, mean.label))
         lines += ["## Paired per-subject differences (dB; novel-view PSNR unless named)", ""]
@@ -486,7 +499,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
-                    help="which run: every prior variant (default) or 1,000 vs 100 identities at equal steps")
+                    help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
+                    "next prior on the CPU with the tiny preset")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
