@@ -96,13 +96,18 @@ STUDIES = {
         (("equal_p1000", "equal_p100", "psnr_novel"), ("equal_p1000", "equal_p100", "psnr_back"),
          ("equal_p1000", "equal_p100", "psnr_input"))),
     # The next 1,000-identity prior (batch 32, 18,938 steps) against the shipped one and the main job's, fitted on the
-    # 2-core CPU with the CPU enrolment's schedule (tiny preset, 20 / 40 / 120 steps), while its encoder is not trained.
+    # 2-core CPU with the CPU enrolment's schedule (tiny preset, 20 / 40 / 120 steps), its decoder rate 2e-3 (before)
+    # and 5e-4 (now), while the next prior's encoder is not trained.
     "cpu_tiny": Study(
         "heldout_prior_cpu_tiny", RAW / "heldout_cpu_tiny_2026-12-02.jsonl",
         RAW / "heldout_cpu_tiny_2026-12-02.provenance.json", RAW / "heldout_cpu_tiny_strips",
-        {"contact_sheet": ("heldout_cpu_tiny_sheet.png", ("input", "p1000_long", "shipped", "main_job", "truth"))},
-        (("p1000_long", "shipped", "psnr_novel"), ("p1000_long", "shipped", "psnr_back"),
-         ("p1000_long", "shipped", "psnr_input"), ("p1000_long", "main_job", "psnr_novel"),
+        {"contact_sheet": ("heldout_cpu_tiny_sheet.png",
+                           ("input", "shipped", "shipped_dlr", "p1000_long", "p1000_long_dlr", "main_job", "truth"))},
+        (("shipped_dlr", "shipped", "psnr_novel"), ("shipped_dlr", "shipped", "psnr_back"),
+         ("shipped_dlr", "shipped", "psnr_input"), ("p1000_long_dlr", "p1000_long", "psnr_novel"),
+         ("p1000_long_dlr", "p1000_long", "psnr_back"), ("p1000_long_dlr", "shipped_dlr", "psnr_novel"),
+         ("p1000_long_dlr", "shipped_dlr", "psnr_back"), ("p1000_long_dlr", "shipped_dlr", "psnr_input"),
+         ("p1000_long", "shipped", "psnr_novel"), ("p1000_long", "shipped", "psnr_back"),
          ("shipped", "main_job", "psnr_novel"))),
 }
 #: Names of the metrics in the paired-difference table.
