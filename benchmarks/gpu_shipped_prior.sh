@@ -9,6 +9,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh equal_steps [SECONDS_BUDGET]  # 100 identities at the shipped prior's steps + fits
 #   bash benchmarks/gpu_shipped_prior.sh long [SECONDS_BUDGET]       # 1,000 identities at batch 32, resumable
 #   bash benchmarks/gpu_shipped_prior.sh long_eval [SECONDS_BUDGET]  # its encoder + held-out fits beside the others
+#   bash benchmarks/gpu_shipped_prior.sh codereg [SECONDS_BUDGET]    # 1,000-identity priors, code-size weights side by side
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
 # `train` regenerates the data and resumes from .gpu_prior/priors/*/checkpoint.safetensors when those are put back.
@@ -278,6 +279,29 @@ elif [ "$stage" = long_eval ]; then
   wait $enc
   tail -c 4000 "$OUT/encoder.log" > tmp_enc_long/train_tail.log; rm -f "$OUT/encoder.log"
   tar cf "$OUT/encoder_long.tar" -C tmp_enc_long . 2>/dev/null
+  ls -la "$OUT"
+elif [ "$stage" = codereg ]; then
+  # Issue 14: does a size penalty on the identity codes (PriorConfig.code_regulariser) make the 1,000-identity prior
+  # guess new people better? Priors side by side on the shipped prior's data plan, differing only in that weight
+  # (CODE_REGS, default "0 0.001 0.01"; 0 = the control), batch 32 on a CODEREG_STEPS schedule (default 4,000), all
+  # stopped by the same time budget. Returns codereg.tar (fp16 priors, summaries, curves, log tails, data log) and
+  # the checkpoints as codereg_checkpoints.tar.part.* (<= 15 MiB each); fit them with the `eval` stage.
+  root=${PRIOR_ROOT:-tmp_gpu_prior}
+  python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 1000 --views 16 --size 256 \
+      --texture 256 --workers 14 > "$OUT/data.log" 2>&1; grep -E "images_per_second" "$OUT/data.log" | tail -1
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  variants=() names=()
+  for w in ${CODE_REGS:-0 0.001 0.01}; do
+    n=code${w//./p}  # a weight of 0.001 -> code0p001 (names are file-safe keys)
+    variants+=(--variant "$n:0;batch_size=32;code_regulariser=$w;lr={\"codes\":0.001}"); names+=("$n")
+  done
+  python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/codereg" --seconds $(( budget - SECONDS - 45 )) \
+      --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 "${variants[@]}" > "$OUT/codereg_train.log" 2>&1
+  for n in "${names[@]}"; do grep -E "resumed|budget" $root/priors/$n/train.log | tail -1; done
+  tar cf "$OUT/codereg.tar" -C "$OUT" codereg/priors.tar data.log codereg_train.log gsplat_build.log device.txt
+  rm -rf "$OUT/codereg" "$OUT"/*.log "$OUT/device.txt"
+  tar cf - -C $root/priors $(for n in "${names[@]}"; do echo $n/checkpoint.safetensors; done) \
+      | split -b 15m - "$OUT/codereg_checkpoints.tar.part."
   ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   wait $build; tail -1 "$OUT/gsplat_build.log"

@@ -30,7 +30,11 @@ benchmarks/gpu_shipped_prior.sh equal_steps``), has its own raw rows / provenanc
 truth), its paired differences for the novel, back and input views (``STUDIES``). A third, ``--study cpu_tiny``
 (the next 1,000-identity prior, trained at batch 32, against the shipped one and the main job's, fitted on the 2-core
 CPU with the tiny preset's 20 / 40 / 120 steps: ``python3 benchmarks/gpu_heldout_fits.py --device cpu --preset tiny
---workers 2 ...``), writes ``results/heldout_prior_cpu_tiny.*`` and ``docs/heldout_cpu_tiny_sheet.png``.
+--workers 2 ...``), writes ``results/heldout_prior_cpu_tiny.*`` and ``docs/heldout_cpu_tiny_sheet.png``. A fourth,
+``--study stage3_and_codes`` (GPU, one commit: the plain vs the visibility-aware stage 3 for the shipped and the main
+job's priors, and 1,000-identity priors with code regulariser weights 0 / 0.001 / 0.01, ``bash
+benchmarks/gpu_shipped_prior.sh codereg``), writes ``results/heldout_prior_stage3_and_codes.*`` and
+``docs/heldout_stage3_and_codes_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -109,6 +113,18 @@ STUDIES = {
          ("p1000_long_dlr", "shipped_dlr", "psnr_back"), ("p1000_long_dlr", "shipped_dlr", "psnr_input"),
          ("p1000_long", "shipped", "psnr_novel"), ("p1000_long", "shipped", "psnr_back"),
          ("shipped", "main_job", "psnr_novel"))),
+    # At one commit (a86d948, 2026-12-03) on the GPU: the shipped prior against the main job's with the plain and the
+    # visibility-aware stage 3, and three 1,000-identity priors differing only in the code regulariser's weight.
+    "stage3_and_codes": Study(
+        "heldout_prior_stage3_and_codes", RAW / "heldout_stage3_and_codes_2026-12-03.jsonl",
+        RAW / "heldout_stage3_and_codes_2026-12-03.provenance.json", RAW / "heldout_stage3_and_codes_strips",
+        {"contact_sheet": ("heldout_stage3_and_codes_sheet.png",
+                           ("input", "shipped_novis", "main_job_novis", "none", "code0", "code0p01", "truth"))},
+        (("shipped_novis", "main_job_novis", "psnr_novel"), ("shipped_novis", "none", "psnr_novel"),
+         ("shipped_novis", "shipped", "psnr_novel"), ("shipped_novis", "shipped", "psnr_back"),
+         ("shipped_novis", "shipped", "psnr_input"), ("main_job_novis", "main_job", "psnr_novel"),
+         ("shipped", "main_job", "psnr_novel"), ("code0p001", "code0", "psnr_novel"), ("code0p01", "code0", "psnr_novel"),
+         ("code0p01", "code0", "psnr_back"), ("code0", "shipped", "psnr_novel"))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -505,7 +521,7 @@ def main(argv=None) -> None:
     ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
                     help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
-                    "next prior on the CPU with the tiny preset")
+                    "next prior on the CPU with the tiny preset, or stage 3 and the code regulariser")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))

@@ -63,7 +63,7 @@ def setup():
 def test_stage3_leaves_unseen_gaussians_at_their_decoded_values(setup):
     head, prior, inputs, cos, w = setup
     cfg = FitConfig.from_dict(dict(steps_inversion=0, steps_decoder=0, steps_refine=4, log_every=1,
-                                   lr={"colour": 0.05}))
+                                   visibility_refine=True, lr={"colour": 0.05}))
     decoded = FitModel(prior, initial_code(prior, cfg)[0]).decoded()
     grazing, square = w == 0, w == 1
     edge = grazing & (cos > -0.3)  # Gaussians at the silhouette (seen edge-on, not the back of the head)
@@ -81,6 +81,21 @@ def test_stage3_leaves_unseen_gaussians_at_their_decoded_values(setup):
     assert changed_on[square].float().mean() > 0.5
 
 
+def test_unseen_prior_weight_holds_the_colours_no_view_sees(setup):
+    """Stage 2 alone (the decoder, shared by every Gaussian, fine-tuned on one view): with the unseen term the
+    colours of the Gaussians the camera does not see stay near their decoded values; the seen ones still move."""
+    head, prior, inputs, _, w = setup
+    cfg = FitConfig.from_dict(dict(steps_inversion=0, steps_decoder=6, steps_refine=0, log_every=1, decoder_lr=1e-2))
+    decoded = FitModel(prior, initial_code(prior, cfg)[0]).decoded()["colors"]
+    free = fit_avatar(prior, head, inputs, cfg).avatar.colors
+    held = fit_avatar(prior, head, inputs, cfg.replace(unseen_prior_weight=1e3)).avatar.colors
+    unseen, seen = w == 0, w == 1
+    drift = lambda c, m: float((c - decoded)[m].abs().mean())
+    assert drift(free, unseen) > 1e-3, drift(free, unseen)
+    assert drift(held, unseen) < 0.5 * drift(free, unseen), (drift(held, unseen), drift(free, unseen))
+    assert drift(held, seen) > 1e-4
+
+
 def test_visibility_config_validation():
     with pytest.raises(GaspInputError, match="visibility_full"):
         FitConfig(visibility_grazing=0.5, visibility_full=0.3).validate()
@@ -88,3 +103,5 @@ def test_visibility_config_validation():
         FitConfig(visibility_grazing=-2.0).validate()
     with pytest.raises(GaspInputError, match="visibility_refine"):
         FitConfig(visibility_refine=1).validate()
+    with pytest.raises(GaspInputError, match="unseen_prior_weight"):
+        FitConfig(unseen_prior_weight=-1.0).validate()

@@ -109,3 +109,15 @@ def test_time_budget_checkpoints_and_resumes_exactly(head, views, tmp_path, dete
     assert second.step == 5 and second.history["total"] == full.history["total"]
     for k, v in full.model.state_dict().items():
         assert torch.equal(v, second.model.state_dict()[k]), k
+
+
+def test_code_regulariser_keeps_codes_compact(head, views):
+    """The codes' size term pulls the codes towards zero: with a weight they end smaller than without, the
+    term is logged either way, and a negative weight is a one-line error naming the field."""
+    plain = train_prior(tiny_config(steps=12), views, head, None, progress=False)
+    held = train_prior(tiny_config(steps=12, code_regulariser=1.0), views, head, None, progress=False)
+    size = lambda r: float(r.model.codes.detach().pow(2).sum(-1).mean())
+    assert size(held) < 0.5 * size(plain), (size(held), size(plain))
+    assert len(plain.history["code"]) == 12 and plain.history["code"][-1] > 0
+    with pytest.raises(GaspInputError, match="code_regulariser"):
+        tiny_config(code_regulariser=-1.0)

@@ -20,7 +20,7 @@ from gasp_ops.fitting.loop import progress_bar, run_steps
 from gasp_ops.fitting.photo_projection import project_colours
 from gasp_ops.fitting.scene import fit_scene, spatial_scale
 from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
-from gasp_ops.fitting.visibility import stage3_visibility
+from gasp_ops.fitting.visibility import gaussian_visibility, stage3_visibility
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.runtime.posing import PosingPlan
 from gasp_ops.seeding import generator
@@ -127,6 +127,9 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
         plan_stages = [(3, total)]
     history, seconds, stage_avatars = {}, {}, {}
     target = None
+    unseen = None
+    if config.use_prior and config.use_regulariser and config.unseen_prior_weight > 0:
+        unseen = 1.0 - gaussian_visibility(model, vertices, inputs.cameras, config)
     gen = generator(config.seed, "fit-schedule")
     for stage, steps in plan_stages:
         name = STAGE_NAMES[stage]
@@ -145,7 +148,7 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
         def loss_fn(idx, bg, use_target=use_target):
             rgb_gt, a_gt = inputs.targets(idx, bg)
             return step_loss(model, plan, vertices[idx], inputs.cameras[idx], rgb_gt, a_gt, bg, config, use_target,
-                             lpips_model, autocast)
+                             lpips_model, autocast, unseen=unseen)
 
         vis = None
         if stage == 3 and config.use_prior and config.visibility_refine:

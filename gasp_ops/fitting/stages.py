@@ -136,10 +136,12 @@ def position_lr(config: FitConfig, step: int, steps: int, spatial_scale: float) 
 
 def step_loss(model, plan: PosingPlan, vertices: torch.Tensor, cameras, rgb_gt: torch.Tensor,
               alpha_gt: torch.Tensor, background: torch.Tensor, config: FitConfig, target: dict | None,
-              lpips_model=None, autocast_dtype=None, local: dict | None = None
+              lpips_model=None, autocast_dtype=None, local: dict | None = None, unseen: torch.Tensor | None = None
               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The prior's loss (+ L_prior when ``target`` is given) for frames with posed meshes vertices [B, V, 3],
     cameras (B), targets rgb_gt [B, H, W, 3] over background [B, 3] and alpha_gt [B, H, W, 1].
+    unseen: [N] 1 - visibility per Gaussian; with a target, adds ``config.unseen_prior_weight`` x the colour part of
+    L_prior weighted by it (in the total; "prior" logs the plain L_prior).
 
     model: anything with ``local(autocast_dtype)``, ``init_log_scales`` [N, 3] and ``scalp`` [N] (``FitModel``,
     the baselines); ``local``: the local attributes to use instead of ``model.local()`` (shared [N, ...] or per
@@ -155,6 +157,9 @@ def step_loss(model, plan: PosingPlan, vertices: torch.Tensor, cameras, rgb_gt: 
     if target is not None:
         terms["prior"] = prior_regulariser(local, target, config.prior_reg)
         loss = loss + config.prior_weight * terms["prior"]
+        if unseen is not None and config.unseen_prior_weight > 0:
+            loss = loss + config.unseen_prior_weight * prior_regulariser(local, target, config.prior_reg,
+                                                                         per_gaussian=unseen, only=("colors",))
     else:
         terms["prior"] = loss.new_zeros(())
     terms["total"] = loss

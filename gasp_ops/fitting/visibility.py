@@ -78,10 +78,16 @@ class VisibilityStep:
 SCALED_ATTRIBUTES = ("colors",)
 
 
+def gaussian_visibility(model, vertices: torch.Tensor, cameras: Cameras, config) -> torch.Tensor:
+    """w [N] of ``model``'s Gaussians (anything with faces / face_ids / barycentrics) for the training frames' posed
+    meshes vertices [T, V, 3] and cameras (T), with ``config``'s (a ``FitConfig``) grazing / full cosines."""
+    with torch.no_grad():
+        cos = facing_cosines(vertices, model.faces, model.face_ids, model.barycentrics, cameras)
+        return visibility_weights(cos, config.visibility_grazing, config.visibility_full)
+
+
 def stage3_visibility(model, vertices: torch.Tensor, cameras: Cameras, config) -> tuple[VisibilityStep, torch.Tensor]:
     """(the step limiter for ``model.attributes`` (a ``FitModel`` in stage 3), weights w [N]) for the training
     frames' posed meshes vertices [T, V, 3] and cameras (T); ``config``: a ``FitConfig``."""
-    with torch.no_grad():
-        cos = facing_cosines(vertices, model.faces, model.face_ids, model.barycentrics, cameras)
-        w = visibility_weights(cos, config.visibility_grazing, config.visibility_full)
+    w = gaussian_visibility(model, vertices, cameras, config)
     return VisibilityStep(w, {k: model.attributes[k] for k in SCALED_ATTRIBUTES}), w

@@ -79,6 +79,10 @@ class PriorConfig:
     checkpoint_every, log_every: in steps. mixed_precision: bf16 autocast of the decoder on CUDA (ignored on CPU).
     random_background: composite targets and renders over a random colour per image (forces alpha to be right);
         False = black.
+    code_regulariser: weight of the identity codes' size, mean over a step's distinct identities of |z_j|^2 (sum over
+        the code's dimensions), added to the loss (DeepSDF's zero-mean Gaussian prior on auto-decoder codes; not in
+        the GASP paper, so 0 = off by default). It keeps the codes of many training people in a compact ball, so that a
+        new person's code, found by a fit that starts at the mean code, lies where the decoder was trained.
     """
 
     n_subjects: int = 0
@@ -98,6 +102,7 @@ class PriorConfig:
     log_every: int = 10
     mixed_precision: bool = True
     random_background: bool = True
+    code_regulariser: float = 0.0
     lr: LearningRates = field(default_factory=LearningRates)
     loss: LossWeights = field(default_factory=LossWeights)
 
@@ -119,6 +124,9 @@ class PriorConfig:
         positive_int("holdout_views", 0)
         if not isinstance(self.use_template, bool):
             raise GaspInputError("use_template", f"must be true or false, got {self.use_template!r}")
+        if isinstance(self.code_regulariser, bool) or not isinstance(self.code_regulariser, (int, float)) \
+                or not self.code_regulariser >= 0:
+            raise GaspInputError("code_regulariser", f"must be a number >= 0, got {self.code_regulariser!r}")
         check_nonnegative_groups(self, ("lr", "loss"))
         return self
 

@@ -10,7 +10,7 @@ from gasp_ops.io.atomic import atomic_path
 
 #: Curves drawn, each in its own panel.
 PANELS: tuple[tuple[str, ...], ...] = (("total",), ("l1", "ssim", "lpips", "alpha"), ("scale", "displacement"),
-                                       ("psnr",))
+                                       ("code",), ("psnr",))
 
 
 def plot_curves(history: dict, path) -> tuple[Path, np.ndarray]:

@@ -43,7 +43,7 @@ from gasp_ops.render.render import render
 from gasp_ops.seeding import generator
 
 #: Logged quantities, in history order.
-LOGGED = ("total", "l1", "ssim", "lpips", "alpha", "scale", "displacement", "psnr")
+LOGGED = ("total", "l1", "ssim", "lpips", "alpha", "scale", "displacement", "code", "psnr")
 
 
 @dataclass
@@ -131,7 +131,8 @@ def train_step(model, module, batch, head: HeadModel, background: torch.Tensor, 
     terms = image_losses(rgb, out.alpha, rgb_gt, batch.alpha, lpips_model)
     terms["scale"], terms["displacement"] = regularisers(local, model.init_log_scales, model.scalp,
                                                          config.loss.scalp_factor)
-    loss = total_loss(terms, config.loss)
+    terms["code"] = model.codes[subjects].float().pow(2).sum(-1).mean()
+    loss = total_loss(terms, config.loss) + config.code_regulariser * terms["code"]
     terms["total"] = loss
     return loss, terms
 
@@ -185,6 +186,8 @@ def train_prior(config: PriorConfig, views: PriorViews, head: HeadModel, out_dir
     start = 0
     if resuming:
         start, history, rng, _ = load_checkpoint(ckpt, model, optimizer)
+        for k in LOGGED:  # a checkpoint written before a term was logged: NaN (a gap in the curves) for its steps
+            history.setdefault(k, [float("nan")] * len(history["step"]))
         _set_rng_state(rng, device, background_gen)
         if info.is_main:
             log(f"resumed from {ckpt} at step {start}")
