@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -152,7 +153,8 @@ def main() -> None:
     ap.add_argument("--gsplat-so", default=None)
     ap.add_argument("--preset", choices=("paper", "tiny"), default="paper",
                     help="FitConfig preset (paper: 500 / 500 / 100 steps; tiny: the CPU enrolment's 20 / 40 / 120)")
-    ap.add_argument("--set", action="append", default=[], help="FitConfig key=JSON value (over the preset)")
+    ap.add_argument("--set", action="append", default=[],
+                    help="FitConfig key=JSON value over the preset (a JSON object updates a group, e.g. lr, key by key)")
     ap.add_argument("--sheet-subjects", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
@@ -162,7 +164,9 @@ def main() -> None:
     config = dict(PRESET_DEFAULTS[args.preset])
     for item in args.set:
         k, _, v = item.partition("=")
-        config[k] = json.loads(v)
+        v = json.loads(v)
+        # a nested group (lr, loss, prior_reg) updates the preset's group key by key instead of replacing it
+        config[k] = {**config[k], **v} if isinstance(v, dict) and isinstance(config.get(k), dict) else v
     priors = [p.partition("=")[::2] for p in args.prior]
     people = [("real_proxy", i) for i in range(args.subjects)] + \
              [("prior", 1000 + i) for i in range(args.prior_domain)]
@@ -186,6 +190,7 @@ def main() -> None:
                  lambda row: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()
                               if k not in ("sheet", "sheet_truth", "input_image", "psnr_per_view")}, t0)
     report_crash_logs(crash_dir)
+    shutil.rmtree(crash_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

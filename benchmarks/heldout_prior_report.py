@@ -34,7 +34,9 @@ CPU with the tiny preset's 20 / 40 / 120 steps: ``python3 benchmarks/gpu_heldout
 ``--study stage3_and_codes`` (GPU, one commit: the plain vs the visibility-aware stage 3 for the shipped and the main
 job's priors, and 1,000-identity priors with code regulariser weights 0 / 0.001 / 0.01, ``bash
 benchmarks/gpu_shipped_prior.sh codereg``), writes ``results/heldout_prior_stage3_and_codes.*`` and
-``docs/heldout_stage3_and_codes_sheet.png``.
+``docs/heldout_stage3_and_codes_sheet.png``. A fifth, ``--study unseen_cpu`` (the tiny preset on the CPU with and
+without ``FitConfig.unseen_prior_weight``), writes ``results/heldout_prior_unseen_cpu.*`` and
+``docs/heldout_unseen_cpu_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -125,6 +127,16 @@ STUDIES = {
          ("shipped_novis", "shipped", "psnr_input"), ("main_job_novis", "main_job", "psnr_novel"),
          ("shipped", "main_job", "psnr_novel"), ("code0p001", "code0", "psnr_novel"), ("code0p01", "code0", "psnr_novel"),
          ("code0p01", "code0", "psnr_back"), ("code0", "shipped", "psnr_novel"))),
+    # The CPU enrolment's schedule (tiny preset) with and without the colour L_prior on the Gaussians no view sees
+    # (FitConfig.unseen_prior_weight 3 / 10), the shipped prior, the 2-core CPU (a85e4b8, 2026-12-03).
+    "unseen_cpu": Study(
+        "heldout_prior_unseen_cpu", RAW / "heldout_unseen_cpu_2026-12-03.jsonl",
+        RAW / "heldout_unseen_cpu_2026-12-03.provenance.json", RAW / "heldout_unseen_cpu_strips",
+        {"contact_sheet": ("heldout_unseen_cpu_sheet.png",
+                           ("input", "shipped_base", "shipped_u3", "shipped_u10", "truth"))},
+        (("shipped_u3", "shipped_base", "psnr_novel"), ("shipped_u3", "shipped_base", "psnr_back"),
+         ("shipped_u3", "shipped_base", "psnr_input"), ("shipped_u10", "shipped_base", "psnr_novel"),
+         ("shipped_u10", "shipped_base", "psnr_back"), ("shipped_u10", "shipped_base", "psnr_input"))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -521,7 +533,7 @@ def main(argv=None) -> None:
     ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
                     help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
-                    "next prior on the CPU with the tiny preset, or stage 3 and the code regulariser")
+                    "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, or the unseen colour prior")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
