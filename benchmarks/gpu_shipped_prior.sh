@@ -10,6 +10,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh long [SECONDS_BUDGET]       # 1,000 identities at batch 32, resumable
 #   bash benchmarks/gpu_shipped_prior.sh long_eval [SECONDS_BUDGET]  # its encoder + held-out fits beside the others
 #   bash benchmarks/gpu_shipped_prior.sh codereg [SECONDS_BUDGET]    # 1,000-identity priors, code-size weights side by side
+#   bash benchmarks/gpu_shipped_prior.sh views [SECONDS_BUDGET]      # views per identity at an equal image count
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
 # `train` regenerates the data and resumes from .gpu_prior/priors/*/checkpoint.safetensors when those are put back.
@@ -302,6 +303,29 @@ elif [ "$stage" = codereg ]; then
   rm -rf "$OUT/codereg" "$OUT"/*.log "$OUT/device.txt"
   tar cf - -C $root/priors $(for n in "${names[@]}"; do echo $n/checkpoint.safetensors; done) \
       | split -b 15m - "$OUT/codereg_checkpoints.tar.part."
+  ls -la "$OUT"
+elif [ "$stage" = views ]; then
+  # Issue 14: views per identity at an equal number of images - VIEWS_A identities x 16 views (default 1,000, the
+  # shipped plan) against half as many identities x 32 views (the first VIEWS_A / 2 of the same plan), two priors
+  # trained side by side alike (batch 32, CODEREG_STEPS schedule, default 4,000, the same time budget). Returns
+  # views.tar (fp16 priors, summaries, curves, log tails, data logs); fit them with the `eval` stage.
+  n=${VIEWS_A:-1000} half=$(( ${VIEWS_A:-1000} / 2 ))
+  python3 benchmarks/gpu_shipped_prior.py data --root tmp_views16 --identities $n --views 16 --size 256 \
+      --texture 256 --workers 14 > "$OUT/data16.log" 2>&1; grep -E "images_per_second" "$OUT/data16.log" | tail -1
+  python3 benchmarks/gpu_shipped_prior.py data --root tmp_views32 --identities $half --views 32 --size 256 \
+      --texture 256 --workers 14 > "$OUT/data32.log" 2>&1; grep -E "images_per_second" "$OUT/data32.log" | tail -1
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  left=$(( budget - SECONDS - 45 ))
+  for spec in "16:views16" "32:views32"; do
+    python3 benchmarks/gpu_shipped_prior.py train --root tmp_views${spec%%:*} --out "$OUT/${spec##*:}" --seconds $left \
+        --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 \
+        --variant "${spec##*:}:0;batch_size=32;lr={\"codes\":0.001}" > "$OUT/${spec##*:}_train.log" 2>&1 &
+  done
+  wait
+  for v in views16 views32; do grep -E "budget" tmp_$v/priors/$v/train.log | tail -1; done
+  tar cf "$OUT/views.tar" -C "$OUT" views16/priors.tar views32/priors.tar data16.log data32.log views16_train.log \
+      views32_train.log gsplat_build.log device.txt
+  rm -rf "$OUT/views16" "$OUT/views32" "$OUT"/*.log "$OUT/device.txt"
   ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   wait $build; tail -1 "$OUT/gsplat_build.log"
