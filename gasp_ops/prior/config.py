@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from gasp_ops.config_dicts import check_nonnegative_groups, dataclass_from_dict
+from gasp_ops.config_dicts import check_nonnegative, check_nonnegative_groups, dataclass_from_dict
 from gasp_ops.errors import GaspInputError
 
 
@@ -81,8 +81,10 @@ class PriorConfig:
         False = black.
     code_regulariser: weight of the identity codes' size, mean over a step's distinct identities of |z_j|^2 (sum over
         the code's dimensions), added to the loss (DeepSDF's zero-mean Gaussian prior on auto-decoder codes; not in
-        the GASP paper, so 0 = off by default). It keeps the codes of many training people in a compact ball, so that a
-        new person's code, found by a fit that starts at the mean code, lies where the decoder was trained.
+        the GASP paper, so 0 = off by default). It keeps the codes of many training people in a compact ball, meant to
+        keep a new person's code, found by a fit from the mean code, where the decoder was trained. Measured
+        (1,000 identities, 10 held-out people, docs/benchmarks.md#held-out-prior-variants): weights 0.001 / 0.01 cost
+        0.12 / 0.71 dB novel view against an unweighted control, so it stays off.
     """
 
     n_subjects: int = 0
@@ -124,9 +126,7 @@ class PriorConfig:
         positive_int("holdout_views", 0)
         if not isinstance(self.use_template, bool):
             raise GaspInputError("use_template", f"must be true or false, got {self.use_template!r}")
-        if isinstance(self.code_regulariser, bool) or not isinstance(self.code_regulariser, (int, float)) \
-                or not self.code_regulariser >= 0:
-            raise GaspInputError("code_regulariser", f"must be a number >= 0, got {self.code_regulariser!r}")
+        check_nonnegative("code_regulariser", self.code_regulariser)
         check_nonnegative_groups(self, ("lr", "loss"))
         return self
 
