@@ -5,7 +5,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh heldout [SECONDS_BUDGET] # held-out fits of every prior variant + data rate
 #   bash benchmarks/gpu_shipped_prior.sh extend [SECONDS_BUDGET]  # resume the shipped prior alone + its encoder + fits
 #   bash benchmarks/gpu_shipped_prior.sh faces [SECONDS_BUDGET]   # data rate 512²/256², then face_net (issue 16)
-#   bash benchmarks/gpu_shipped_prior.sh eval  [SECONDS_BUDGET]   # held-out fits (benchmarks/gpu_heldout_fits.py)
+#   bash benchmarks/gpu_shipped_prior.sh eval  [SECONDS_BUDGET] ARGS [-- ARGS ...]  # held-out fits, groups in turn
 #   bash benchmarks/gpu_shipped_prior.sh equal_steps [SECONDS_BUDGET]  # 100 identities at the shipped prior's steps + fits
 #   bash benchmarks/gpu_shipped_prior.sh long [SECONDS_BUDGET]       # 1,000 identities at batch 32, resumable
 #   bash benchmarks/gpu_shipped_prior.sh long_eval [SECONDS_BUDGET]  # its encoder + held-out fits beside the others
@@ -328,8 +328,19 @@ elif [ "$stage" = views ]; then
   rm -rf "$OUT/views16" "$OUT/views32" "$OUT"/*.log "$OUT/device.txt"
   ls -la "$OUT"
 elif [ "$stage" = eval ]; then
+  # Held-out fits (benchmarks/gpu_heldout_fits.py arguments after the budget). Groups separated by a lone "--" run
+  # one after another into the same rows file, e.g. "--prior a=A -- --set visibility_refine=false --prior a_off=A".
   wait $build; tail -1 "$OUT/gsplat_build.log"
   shift 2
-  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --deadline $(( budget - SECONDS - 20 )) "$@"
+  group=()
+  run_group() {
+    [ ${#group[@]} -gt 0 ] && python3 benchmarks/gpu_heldout_fits.py --out "$OUT" \
+        --deadline $(( budget - SECONDS - 20 )) "${group[@]}"
+    group=()
+  }
+  for arg in "$@"; do
+    if [ "$arg" = "--" ]; then run_group; else group+=("$arg"); fi
+  done
+  run_group
 fi
 echo "wall $SECONDS s"
