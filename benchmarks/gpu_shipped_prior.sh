@@ -23,6 +23,8 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_D
        NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 [ -d /tmp/site/gsplat ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD
+# Synthetic people at the shipped prior's resolution (256² images, 256² textures); the other arguments as given.
+data256() { python3 benchmarks/gpu_shipped_prior.py data --size 256 --texture 256 "$@"; }
 build=
 if [ "$stage" != faces ]; then  # every stage but `faces` fits avatars: gsplat's JIT build in the background
   python3 -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$OUT/gsplat_build.log" 2>&1 &
@@ -30,8 +32,8 @@ if [ "$stage" != faces ]; then  # every stage but `faces` fits avatars: gsplat's
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 if [ "$stage" = train ]; then
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 1000 --views 16 --size 256 \
-      --texture 256 --workers 14 --max-seconds 200 2>&1 | tee "$OUT/data.log" | grep -E "identities,|images_per_second" | tail -4
+  data256 --root .gpu_prior --identities 1000 --views 16 \
+      --workers 14 --max-seconds 200 2>&1 | tee "$OUT/data.log" | grep -E "identities,|images_per_second" | tail -4
   wait $build; tail -2 "$OUT/gsplat_build.log"
   left=$(( budget - SECONDS - 70 )); [ $left -lt 60 ] && left=60
   echo "training for $left s"
@@ -49,8 +51,7 @@ elif [ "$stage" = final ]; then
   # Held-out fits of the shipped prior (.gpu_carry/shipped_prior.safetensors), the main job's prior
   # (.gpu_carry/tiny_prior.safetensors) and no prior, while the prior-size ablation priors (1 / 10 / 100 identities,
   # same settings as the shipped one) train; then their fits. Rows go to $OUT/heldout_fits.jsonl.
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 100 --views 16 --size 256 \
-      --texture 256 --workers 10 2>&1 | tail -1
+  data256 --root .gpu_prior --identities 100 --views 16 --workers 10 2>&1 | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/ablation" --seconds $(( budget * 35 / 100 )) \
       --steps 12000 --uv 128 --size 256 --variant 'p100:100;lr={"codes":0.001}' \
@@ -69,8 +70,8 @@ elif [ "$stage" = models ]; then
   # One call: the 1,000-identity data again (same plan/seed as `train`), then side by side on the GPU: the 1 / 10 /
   # 100-identity priors at the shipped prior's step count (4,791), the identity encoder against the shipped prior's
   # codes (issue 17) and the face_net matte + landmarks (issue 16). Everything comes back as tars in $OUT.
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 1000 --views 16 --size 256 \
-      --texture 256 --workers 13 --max-seconds 200 2>&1 | tee "$OUT/data.log" | grep -E "images_per_second" | tail -1
+  data256 --root .gpu_prior --identities 1000 --views 16 \
+      --workers 13 --max-seconds 200 2>&1 | tee "$OUT/data.log" | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   left=$(( budget - SECONDS - 60 ))
   echo "models for $left s"
@@ -107,8 +108,8 @@ elif [ "$stage" = extend ]; then
   # side the identity encoder for it and its held-out fits (the same 10 people and settings as `heldout`).
   pkill -f gpu_heldout_fits; mkdir -p .gpu_prior/priors/all
   [ -f .gpu_prior/priors/all/checkpoint.safetensors ] || cp .gpu_carry/all_checkpoint.safetensors .gpu_prior/priors/all/checkpoint.safetensors
-  [ -f .gpu_prior/synthetic/views.parquet ] || python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior \
-      --identities 1000 --views 16 --size 256 --texture 256 --workers 13 --max-seconds 200 2>&1 | tail -1
+  [ -f .gpu_prior/synthetic/views.parquet ] || data256 --root .gpu_prior \
+      --identities 1000 --views 16 --workers 13 --max-seconds 200 2>&1 | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/extend" --seconds $(( budget - SECONDS - 200 )) \
       --steps 12000 --uv 128 --size 256 --variant 'all:0;lr={"codes":0.001}' > "$OUT/extend_train.log" 2>&1
@@ -142,8 +143,7 @@ elif [ "$stage" = uv ]; then
   # the budget) go to gpu_tables.py, e.g. --commit <HASH>. Returns uv_priors.tar (fp16 priors, curves, logs) and
   # tables_prior_size.tar.
   shift 2
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 100 --views 16 --size 256 \
-      --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
+  data256 --root .gpu_prior --identities 100 --views 16 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   train_s=${UV_TRAIN_S:-$(( (budget - SECONDS) * 48 / 100 ))}
   echo "training 4 UV priors for at most $train_s s"
@@ -176,11 +176,10 @@ elif [ "$stage" = encoder ]; then
   # Returns enc_w<W>.tar (encoder, summary, curves, log tail) per weight and tables_enrolment.tar.
   shift 2
   views=${ENC_VIEWS:-6}
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_prior --identities 1000 --views $views --size 256 \
-      --texture 256 --workers 7 > "$OUT/data_prior.log" 2>&1 &
+  data256 --root .gpu_prior --identities 1000 --views $views --workers 7 > "$OUT/data_prior.log" 2>&1 &
   d1=$!
-  python3 benchmarks/gpu_shipped_prior.py data --root .gpu_proxy --domain real_proxy --start 20000 --identities 1000 \
-      --views $views --size 256 --texture 256 --workers 7 > "$OUT/data_proxy.log" 2>&1 &
+  data256 --root .gpu_proxy --domain real_proxy --start 20000 --identities 1000 \
+      --views $views --workers 7 > "$OUT/data_proxy.log" 2>&1 &
   d2=$!
   wait $d1 $d2; tail -qn1 "$OUT/data_prior.log" "$OUT/data_proxy.log"
   wait $build; tail -1 "$OUT/gsplat_build.log"
@@ -216,8 +215,7 @@ elif [ "$stage" = equal_steps ]; then
   # a later call on the same machine resumes it), then the held-out fits (the 10 people and settings of `heldout`)
   # of it (equal_p100) and of the shipped prior (equal_p1000) side by side at this commit.
   step=${EQUAL_STEP:-11453} root=${PRIOR_ROOT:-.gpu_prior}  # PRIOR_ROOT: an ignored folder (tmp_*) stays on a warm machine
-  python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 100 --views 16 --size 256 \
-      --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
+  data256 --root $root --identities 100 --views 16 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/equal" --seconds $(( budget - SECONDS - 175 )) \
       --steps 12000 --stop-at $step --uv 128 --size 256 --variant 'p100_long:100;lr={"codes":0.001}' \
@@ -246,12 +244,11 @@ elif [ "$stage" = long ]; then
   if [ ! -f $ck ] && compgen -G "tmp_carry/p1000_long_checkpoint.part.*" > /dev/null; then
     mkdir -p "$(dirname $ck)"; cat tmp_carry/p1000_long_checkpoint.part.* > $ck
   fi
-  python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 1000 --views 16 --size 256 \
-      --texture 256 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
+  data256 --root $root --identities 1000 --views 16 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   if [ ! -f $proxy/synthetic/views.parquet ] || [ -f $proxy/plan_views.parquet ]; then
-    python3 benchmarks/gpu_shipped_prior.py data --root $proxy --domain real_proxy --start 20000 --identities 1000 \
-        --views 6 --size 256 --texture 256 --workers 8 --max-seconds $(( budget - SECONDS - 120 )) \
+    data256 --root $proxy --domain real_proxy --start 20000 --identities 1000 \
+        --views 6 --workers 8 --max-seconds $(( budget - SECONDS - 120 )) \
         > "$OUT/data_proxy.log" 2>&1 &
   fi
   python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/long" --seconds $(( budget - SECONDS - 75 )) \
@@ -288,8 +285,8 @@ elif [ "$stage" = codereg ]; then
   # stopped by the same time budget. Returns codereg.tar (fp16 priors, summaries, curves, log tails, data log) and
   # the checkpoints as codereg_checkpoints.tar.part.* (<= 15 MiB each); fit them with the `eval` stage.
   root=${PRIOR_ROOT:-tmp_gpu_prior}
-  python3 benchmarks/gpu_shipped_prior.py data --root $root --identities 1000 --views 16 --size 256 \
-      --texture 256 --workers 14 > "$OUT/data.log" 2>&1; grep -E "images_per_second" "$OUT/data.log" | tail -1
+  data256 --root $root --identities 1000 --views 16 \
+      --workers 14 > "$OUT/data.log" 2>&1; grep -E "images_per_second" "$OUT/data.log" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   variants=() names=()
   for w in ${CODE_REGS:-0 0.001 0.01}; do
@@ -310,10 +307,10 @@ elif [ "$stage" = views ]; then
   # trained side by side alike (batch 32, CODEREG_STEPS schedule, default 4,000, the same time budget). Returns
   # views.tar (fp16 priors, summaries, curves, log tails, data logs); fit them with the `eval` stage.
   n=${VIEWS_A:-1000} half=$(( ${VIEWS_A:-1000} / 2 ))
-  python3 benchmarks/gpu_shipped_prior.py data --root tmp_views16 --identities $n --views 16 --size 256 \
-      --texture 256 --workers 14 > "$OUT/data16.log" 2>&1; grep -E "images_per_second" "$OUT/data16.log" | tail -1
-  python3 benchmarks/gpu_shipped_prior.py data --root tmp_views32 --identities $half --views 32 --size 256 \
-      --texture 256 --workers 14 > "$OUT/data32.log" 2>&1; grep -E "images_per_second" "$OUT/data32.log" | tail -1
+  data256 --root tmp_views16 --identities $n --views 16 \
+      --workers 14 > "$OUT/data16.log" 2>&1; grep -E "images_per_second" "$OUT/data16.log" | tail -1
+  data256 --root tmp_views32 --identities $half --views 32 \
+      --workers 14 > "$OUT/data32.log" 2>&1; grep -E "images_per_second" "$OUT/data32.log" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   left=$(( budget - SECONDS - 45 ))
   for spec in "16:views16" "32:views32"; do
