@@ -20,7 +20,7 @@ from gasp_ops.fitting.loop import progress_bar, run_steps
 from gasp_ops.fitting.photo_projection import project_colours
 from gasp_ops.fitting.scene import fit_scene, spatial_scale
 from gasp_ops.fitting.stages import STAGE_NAMES, FitModel, position_lr, stage_optimizer, step_loss
-from gasp_ops.fitting.visibility import gaussian_visibility, stage3_visibility
+from gasp_ops.fitting.visibility import gaussian_visibility, stage3_limiter
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.runtime.posing import PosingPlan
 from gasp_ops.seeding import generator
@@ -127,9 +127,11 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
         plan_stages = [(3, total)]
     history, seconds, stage_avatars = {}, {}, {}
     target = None
-    unseen = None
-    if config.use_prior and config.use_regulariser and config.unseen_prior_weight > 0:
-        unseen = 1.0 - gaussian_visibility(model, vertices, inputs.cameras, config)
+    hold_unseen = config.use_prior and config.use_regulariser and config.unseen_prior_weight > 0
+    # visibility weights w [N] (the binding does not change between stages): computed once for both of their users
+    seen = gaussian_visibility(model, vertices, inputs.cameras, config) \
+        if config.use_prior and (config.visibility_refine or hold_unseen) else None
+    unseen = 1.0 - seen if hold_unseen else None
     gen = generator(config.seed, "fit-schedule")
     for stage, steps in plan_stages:
         name = STAGE_NAMES[stage]
@@ -152,9 +154,9 @@ def fit_avatar(prior, head: HeadModel, inputs: FitInputs, config: FitConfig | No
 
         vis = None
         if stage == 3 and config.use_prior and config.visibility_refine:
-            vis, w = stage3_visibility(model, vertices, inputs.cameras, config)
-            log(f"fit stage 3: visibility-scaled steps, {float((w > 0).float().mean()):.0%} of the Gaussians seen "
-                f"(w > 0), {float((w >= 1).float().mean()):.0%} squarely (w = 1)")
+            vis = stage3_limiter(model, seen)
+            log(f"fit stage 3: visibility-scaled steps, {float((seen > 0).float().mean()):.0%} of the Gaussians seen "
+                f"(w > 0), {float((seen >= 1).float().mean()):.0%} squarely (w = 1)")
 
         def before_step(step, opt, stage=stage, steps=steps, vis=vis):
             if stage == 3:

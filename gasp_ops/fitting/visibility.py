@@ -86,8 +86,7 @@ def gaussian_visibility(model, vertices: torch.Tensor, cameras: Cameras, config)
         return visibility_weights(cos, config.visibility_grazing, config.visibility_full)
 
 
-def stage3_visibility(model, vertices: torch.Tensor, cameras: Cameras, config) -> tuple[VisibilityStep, torch.Tensor]:
-    """(the step limiter for ``model.attributes`` (a ``FitModel`` in stage 3), weights w [N]) for the training
-    frames' posed meshes vertices [T, V, 3] and cameras (T); ``config``: a ``FitConfig``."""
-    w = gaussian_visibility(model, vertices, cameras, config)
-    return VisibilityStep(w, {k: model.attributes[k] for k in SCALED_ATTRIBUTES}), w
+def stage3_limiter(model, weights: torch.Tensor) -> VisibilityStep:
+    """The step limiter of ``model.attributes`` (a ``FitModel`` in stage 3) for visibility weights [N]
+    (``gaussian_visibility``)."""
+    return VisibilityStep(weights, {k: model.attributes[k] for k in SCALED_ATTRIBUTES})
