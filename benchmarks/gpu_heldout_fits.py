@@ -3,15 +3,15 @@
     python3 benchmarks/gpu_heldout_fits.py --prior shipped=PATH --prior p100=PATH ... --prior none= \
         --subjects 12 --size 256 --workers 12 --out $OUT
 
-Subjects are ``real_proxy`` identities 0..N-1 (seed 0; a domain the priors never see: other texture statistics,
-directional light, colour cast, sensor noise) and, with ``--prior-domain K``, prior-domain identities 1000..1000+K-1
-(held out of the shipped prior's 1,000 training identities). Each is rendered at neutral expression from a frontal
-camera (the single input image) and from ``NOVEL_AZIMUTHS`` (the novel views, never fitted). Every (subject, prior)
-pair is fitted with the same ``FitConfig`` (default: the paper's 500 / 500 / 100 steps; ``none`` = no prior, the
-same total number of steps of direct Gaussian optimisation), rendered at the novel cameras and scored over black:
-PSNR and SSIM of the whole image (the ground truth is premultiplied, so silhouette errors count). One process per
-worker shares the GPU; each writes one JSON row per fit, so a partial run keeps what finished. The first subjects'
-renders are kept for contact sheets (``--sheet-subjects``).
+Subjects are ``real_proxy`` identities F..F+N-1 (``--first-subject F``, default 0; seed 0; a domain the priors never
+see: other texture statistics, directional light, colour cast, sensor noise) and, with ``--prior-domain K``,
+prior-domain identities 1000..1000+K-1 (held out of the shipped prior's 1,000 training identities). Each is rendered
+at neutral expression from a frontal camera (the single input image) and from ``NOVEL_AZIMUTHS`` (the novel views,
+never fitted). Every (subject, prior) pair is fitted with the same ``FitConfig`` (default: the paper's 500 / 500 /
+100 steps; ``none`` = no prior, the same total number of steps of direct Gaussian optimisation), rendered at the
+novel cameras and scored over black: PSNR and SSIM of the whole image (the ground truth is premultiplied, so
+silhouette errors count). One process per worker shares the GPU; each writes one JSON row per fit, so a partial run
+keeps what finished. The first subjects' renders are kept for contact sheets (``--sheet-subjects``).
 """
 
 from __future__ import annotations
@@ -146,6 +146,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prior", action="append", default=[], help="name=path (empty path: no prior)")
     ap.add_argument("--subjects", type=int, default=12)
+    ap.add_argument("--first-subject", type=int, default=0, help="the first real_proxy identity (more people)")
     ap.add_argument("--prior-domain", type=int, default=0)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--workers", type=int, default=12)
@@ -168,7 +169,8 @@ def main() -> None:
         # a nested group (lr, loss, prior_reg) updates the preset's group key by key instead of replacing it
         config[k] = {**config[k], **v} if isinstance(v, dict) and isinstance(config.get(k), dict) else v
     priors = [p.partition("=")[::2] for p in args.prior]
-    people = [("real_proxy", i) for i in range(args.subjects)] + \
+    first = args.first_subject
+    people = [("real_proxy", i) for i in range(first, first + args.subjects)] + \
              [("prior", 1000 + i) for i in range(args.prior_domain)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,7 +178,8 @@ def main() -> None:
     t0 = time.perf_counter()
     import multiprocessing as mp
 
-    tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i < args.sheet_subjects))
+    sheet = set(range(first, first + args.sheet_subjects))
+    tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i in sheet))
              for d, i in people for name, path in priors]
     # Each worker takes one person's fits in turn so its subject cache is reused.
     from benchmarks.fit_pool import collect_rows, report_crash_logs
