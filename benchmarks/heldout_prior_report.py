@@ -137,6 +137,15 @@ STUDIES = {
         (("shipped_u3", "shipped_base", "psnr_novel"), ("shipped_u3", "shipped_base", "psnr_back"),
          ("shipped_u3", "shipped_base", "psnr_input"), ("shipped_u10", "shipped_base", "psnr_novel"),
          ("shipped_u10", "shipped_base", "psnr_back"), ("shipped_u10", "shipped_base", "psnr_input"))),
+    # Views per identity at an equal image count (1,000 x 16 vs 500 x 32, two priors trained side by side alike) and
+    # the shipped prior against the main job's on 30 people (the first ten and 20 more), the GPU, one commit.
+    "views_and_people": Study(
+        "heldout_prior_views_and_people", RAW / "heldout_views_and_people_2026-12-03.jsonl",
+        RAW / "heldout_views_and_people_2026-12-03.provenance.json", RAW / "heldout_views_and_people_strips",
+        {"contact_sheet": ("heldout_views_sheet.png", ("input", "views16", "views32", "shipped", "main_job", "truth"))},
+        (("views32", "views16", "psnr_novel"), ("views32", "views16", "psnr_back"),
+         ("views32", "views16", "psnr_input"), ("shipped", "main_job", "psnr_novel"),
+         ("shipped", "main_job", "psnr_back"), ("views16", "shipped", "psnr_novel"))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
