@@ -36,7 +36,9 @@ job's priors, and 1,000-identity priors with code regulariser weights 0 / 0.001 
 benchmarks/gpu_shipped_prior.sh codereg``), writes ``results/heldout_prior_stage3_and_codes.*`` and
 ``docs/heldout_stage3_and_codes_sheet.png``. A fifth, ``--study unseen_cpu`` (the tiny preset on the CPU with and
 without ``FitConfig.unseen_prior_weight``), writes ``results/heldout_prior_unseen_cpu.*`` and
-``docs/heldout_unseen_cpu_sheet.png``.
+``docs/heldout_unseen_cpu_sheet.png``. A sixth, ``--study views_and_people`` (GPU: 1,000 x 16 vs 500 x 32 views at an
+equal image count, ``bash benchmarks/gpu_shipped_prior.sh views``, and the shipped vs the main job's prior on people
+10-29), writes ``results/heldout_prior_views_and_people.*`` and ``docs/heldout_views_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -142,7 +144,7 @@ STUDIES = {
     "views_and_people": Study(
         "heldout_prior_views_and_people", RAW / "heldout_views_and_people_2026-12-03.jsonl",
         RAW / "heldout_views_and_people_2026-12-03.provenance.json", RAW / "heldout_views_and_people_strips",
-        {"contact_sheet": ("heldout_views_sheet.png", ("input", "views16", "views32", "shipped", "main_job", "truth"))},
+        {"contact_sheet": ("heldout_views_sheet.png", ("input", "views16", "views32", "truth"))},
         (("views32", "views16", "psnr_novel"), ("views32", "views16", "psnr_back"),
          ("views32", "views16", "psnr_input"), ("shipped", "main_job", "psnr_novel"),
          ("shipped", "main_job", "psnr_back"), ("views16", "shipped", "psnr_novel"))),
@@ -545,7 +547,8 @@ def main(argv=None) -> None:
     ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
                     help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
-                    "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, or the unseen colour prior")
+                    "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, the unseen colour prior, or "
+                    "views per identity and 20 more people")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
