@@ -76,7 +76,9 @@ class Study(NamedTuple):
     """One device run's held-out fits and what the report makes of them: ``name`` of the results files, the raw
     rows / provenance / strips folder under results/raw, the contact sheets ({output key: (file name under docs/,
     columns)}; a column is "input" / "truth" (the subject's input image / ground truth) or a variant) and the
-    paired per-subject differences (a, b, metric) reported when both variants are there."""
+    paired per-subject differences (a, b, metric) reported when both variants are there. ``borrowed``: rows of other
+    studies' raw files that this one reports too, ((rows path, {their variant: this study's variant}), ...) - the
+    same fits under this study's names (its provenance says where they came from)."""
 
     name: str
     rows: Path
@@ -84,6 +86,7 @@ class Study(NamedTuple):
     strips: Path
     sheets: dict
     pairs: tuple
+    borrowed: tuple = ()
 
 
 RAW = REPO / "results" / "raw"
@@ -140,14 +143,17 @@ STUDIES = {
          ("shipped_u3", "shipped_base", "psnr_input"), ("shipped_u10", "shipped_base", "psnr_novel"),
          ("shipped_u10", "shipped_base", "psnr_back"), ("shipped_u10", "shipped_base", "psnr_input"))),
     # Views per identity at an equal image count (1,000 x 16 vs 500 x 32, two priors trained side by side alike) and
-    # the shipped prior against the main job's on 30 people (the first ten and 20 more), the GPU, one commit.
+    # the shipped prior against the main job's on 30 people: 20 more fitted at d2b7e2b (people 10-29) and the first
+    # ten of stage3_and_codes (a86d948, the same preset and fit arithmetic).
     "views_and_people": Study(
         "heldout_prior_views_and_people", RAW / "heldout_views_and_people_2026-12-03.jsonl",
         RAW / "heldout_views_and_people_2026-12-03.provenance.json", RAW / "heldout_views_and_people_strips",
         {"contact_sheet": ("heldout_views_sheet.png", ("input", "views16", "views32", "truth"))},
         (("views32", "views16", "psnr_novel"), ("views32", "views16", "psnr_back"),
          ("views32", "views16", "psnr_input"), ("shipped", "main_job", "psnr_novel"),
-         ("shipped", "main_job", "psnr_back"), ("views16", "shipped", "psnr_novel"))),
+         ("shipped", "main_job", "psnr_back")),
+        ((RAW / "heldout_stage3_and_codes_2026-12-03.jsonl",
+          {"shipped_novis": "shipped", "main_job_novis": "main_job"}),)),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -205,6 +211,16 @@ def read_rows(paths) -> tuple[list[dict], dict[tuple[str, str], bytes]]:
     if not rows:
         raise GaspInputError(", ".join(map(str, paths)), "no fit rows")
     return rows, strips
+
+
+def borrowed_rows(borrowed) -> list[dict]:
+    """The rows of other studies' raw files named in ``borrowed`` (see ``Study``), renamed to this study's variants;
+    their other variants are left out. A file's repeated rows are ``read_rows``' errors."""
+    out = []
+    for path, names in borrowed:
+        rows, _ = read_rows([path])
+        out += [{**r, "prior": names[r["prior"]]} for r in rows if r["prior"] in names]
+    return out
 
 
 def strip_path(folder, kind: str, subject: int) -> Path:
@@ -512,9 +528,15 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     jsonl = [Path(p) for p in jsonl]
     prov = read_provenance(provenance)
     rows, strips = read_rows(jsonl)
+    own = {(r["prior"], r["subject"]) for r in rows}
+    for r in borrowed_rows(study.borrowed):
+        if (r["prior"], r["subject"]) in own:
+            raise GaspInputError(f"{jsonl[0]}: prior", f"variant {r['prior']!r} subject {r['subject']} is also a "
+                                 "borrowed row")
+        rows.append(r)
     per = subject_table(rows, prov, source=", ".join(map(str, jsonl)))
     table = pd.concat([per, summarise(per)], ignore_index=True)
-    inputs = [*jsonl, Path(provenance), Path(strips_dir)]
+    inputs = [*jsonl, *(Path(path) for path, _ in study.borrowed), Path(provenance), Path(strips_dir)]
     out = {"parquet": Path(results_dir) / f"{study.name}.parquet", "markdown": Path(results_dir) / f"{study.name}.md",
            "chart": Path(results_dir) / f"{study.name}.png",
            **{key: Path(docs_dir) / file for key, (file, _) in study.sheets.items()}}

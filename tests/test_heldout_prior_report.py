@@ -157,3 +157,28 @@ def test_a_study_names_its_outputs_sheets_and_metric_pairs(tmp_path):
     md = res["markdown"].read_text()
     assert "| shipped (1,000 ids, 11,453 steps) − no prior (back-view PSNR) | 2 | +9.25 |" in md
     assert "| shipped (1,000 ids, 11,453 steps) − no prior | 2 | +7.50 |" in md
+
+
+def test_borrowed_rows_join_under_this_studys_names(tmp_path):
+    """A study that reports another run's fits too: those rows join under its variant names, the other variants of
+    that file stay out, and a borrowed row that repeats one of the study's own is one clear error."""
+    mod = _module()
+    jsonl, prov = _write_run(tmp_path)
+    other = tmp_path / "other.jsonl"
+    base = {"domain": "real_proxy", "fit_seconds": 50.0, "psnr_input": 30.0, "ssim_novel": 0.6, "psnr_back": 20.0}
+    other.write_text("".join(json.dumps({**base, "prior": p, "subject": s, "psnr_novel": v}) + "\n"
+                             for p, s, v in (("shipped_old", 5, 26.0), ("ignored", 5, 1.0))))
+    study = mod.Study("borrowing", jsonl, prov, tmp_path / "strips", {}, (("shipped_long", "none", "psnr_novel"),),
+                      ((other, {"shipped_old": "shipped_long"}),))
+    res = mod.build([jsonl], prov, tmp_path / "strips", tmp_path / "results", tmp_path / "docs", tile=TILE,
+                    study=study)
+    per = res["table"][res["table"].statistic == "value"]
+    assert sorted(per[per.variant == "shipped_long"].subject) == [0, 1, 5]
+    assert per[(per.variant == "shipped_long") & (per.subject == 5)].psnr_novel.item() == pytest.approx(26.0)
+    assert set(per.variant) == {"none", "shipped_long"}
+    assert res["pairs"][0]["n"] == 2  # subject 5 has no "none" row
+    clash = mod.Study("borrowing", jsonl, prov, tmp_path / "strips", {}, (), ((other, {"shipped_old": "none"}),
+                                                                             (jsonl, {"none": "none"})))
+    with pytest.raises(GaspInputError, match="subject 0 is also a borrowed row"):
+        mod.build([jsonl], prov, tmp_path / "strips", tmp_path / "results2", tmp_path / "docs2", tile=TILE,
+                  study=clash)
