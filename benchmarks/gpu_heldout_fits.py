@@ -160,6 +160,8 @@ def main() -> None:
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
     args = ap.parse_args()
+    if args.first_subject < 0 or args.subjects < 0:
+        ap.error("--first-subject and --subjects must be >= 0 (real_proxy identities are numbered from 0)")
     from gasp_ops.fitting.config import PRESET_DEFAULTS
 
     config = dict(PRESET_DEFAULTS[args.preset])
