@@ -143,7 +143,7 @@ STUDIES = {
          ("shipped_u3", "shipped_base", "psnr_input"), ("shipped_u10", "shipped_base", "psnr_novel"),
          ("shipped_u10", "shipped_base", "psnr_back"), ("shipped_u10", "shipped_base", "psnr_input"))),
     # Views per identity at an equal image count (1,000 x 16 vs 500 x 32, two priors trained side by side alike) and
-    # the shipped prior against the main job's on 30 people: 20 more fitted at d2b7e2b (people 10-29) and the first
+    # the shipped prior against the main job's on 30 people: 20 more fitted at 5ca0870 (people 10-29) and the first
     # ten of stage3_and_codes (a86d948, the same preset and fit arithmetic).
     "views_and_people": Study(
         "heldout_prior_views_and_people", RAW / "heldout_views_and_people_2026-12-03.jsonl",
