@@ -164,14 +164,16 @@ PROVENANCE_COLUMNS = ("commit", "device", "date", "prior_sha256", "prior_steps",
 
 
 # ----------------------------------------------------------------------------------------------------------- inputs
-def read_rows(paths) -> tuple[list[dict], dict[tuple[str, str], bytes]]:
-    """Fit rows of JSONL files, and the PNG bytes of their base64 strips keyed (kind, subject) with kind = "input",
-    "truth" or the variant. A bad line / missing or non-numeric field / repeated (variant, subject) is one
-    ``GaspInputError`` naming file, line and field."""
+def read_rows(paths, borrowed=()) -> tuple[list[dict], list[dict], dict[tuple[str, str], bytes]]:
+    """Fit rows of JSONL files; the rows ``borrowed`` from other studies' files (``Study.borrowed``: only the variants
+    named, renamed to this study's); and the PNG bytes of their base64 strips keyed (kind, subject) with kind =
+    "input", "truth" or the variant. A bad line / missing or non-numeric field / repeated (variant, subject), within
+    or across all the files, is one ``GaspInputError`` naming file, line and field."""
     from gasp_ops.io.safe_paths import check_key
 
-    rows, strips, seen = [], {}, {}
-    for path in map(Path, paths):
+    rows, lent, strips, seen = [], [], {}, {}
+    for path, names in [*((p, None) for p in paths), *borrowed]:
+        path = Path(path)
         if not path.is_file():
             raise GaspInputError(str(path), "file not found")
         for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -190,6 +192,10 @@ def read_rows(paths) -> tuple[list[dict], dict[tuple[str, str], bytes]]:
                 if field not in row:
                     raise GaspInputError(f"{where}: {field}", "missing")
             check_key(f"{where}: prior", row["prior"])
+            if names is not None:
+                if row["prior"] not in names:
+                    continue
+                row["prior"] = names[row["prior"]]
             if not isinstance(row["subject"], int) or row["subject"] < 0:
                 raise GaspInputError(f"{where}: subject", f"{row['subject']!r} is not a subject index")
             for field in METRICS:
@@ -207,20 +213,10 @@ def read_rows(paths) -> tuple[list[dict], dict[tuple[str, str], bytes]]:
                     except ValueError:
                         raise GaspInputError(f"{where}: {field}", "not base64") from None
                     strips[(kind or row["prior"], row["subject"])] = png
-            rows.append(row)
+            (rows if names is None else lent).append(row)
     if not rows:
         raise GaspInputError(", ".join(map(str, paths)), "no fit rows")
-    return rows, strips
-
-
-def borrowed_rows(borrowed) -> list[dict]:
-    """The rows of other studies' raw files named in ``borrowed`` (see ``Study``), renamed to this study's variants;
-    their other variants are left out. A file's repeated rows are ``read_rows``' errors."""
-    out = []
-    for path, names in borrowed:
-        rows, _ = read_rows([path])
-        out += [{**r, "prior": names[r["prior"]]} for r in rows if r["prior"] in names]
-    return out
+    return rows, lent, strips
 
 
 def strip_path(folder, kind: str, subject: int) -> Path:
@@ -527,23 +523,18 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
 
     jsonl = [Path(p) for p in jsonl]
     prov = read_provenance(provenance)
-    rows, strips = read_rows(jsonl)
-    own = {(r["prior"], r["subject"]) for r in rows}
-    for r in borrowed_rows(study.borrowed):
-        if (r["prior"], r["subject"]) in own:
-            raise GaspInputError(f"{jsonl[0]}: prior", f"variant {r['prior']!r} subject {r['subject']} is also a "
-                                 "borrowed row")
-        rows.append(r)
-    per = subject_table(rows, prov, source=", ".join(map(str, jsonl)))
+    rows, lent, strips = read_rows(jsonl, study.borrowed)
+    per = subject_table(rows + lent, prov, source=", ".join(map(str, jsonl)))
     table = pd.concat([per, summarise(per)], ignore_index=True)
-    inputs = [*jsonl, *(Path(path) for path, _ in study.borrowed), Path(provenance), Path(strips_dir)]
+    row_files = [*jsonl, *(Path(path) for path, _ in study.borrowed)]
+    inputs = [*row_files, Path(provenance), Path(strips_dir)]
     out = {"parquet": Path(results_dir) / f"{study.name}.parquet", "markdown": Path(results_dir) / f"{study.name}.md",
            "chart": Path(results_dir) / f"{study.name}.png",
            **{key: Path(docs_dir) / file for key, (file, _) in study.sheets.items()}}
     for key, p in out.items():
         check_output(p, kind="file", suffixes=(p.suffix,), inputs=inputs, flag=key)
     if save_raw_to:
-        save_raw(rows, strips, save_raw_to[0], save_raw_to[1], inputs=jsonl)
+        save_raw(rows, strips, save_raw_to[0], save_raw_to[1], inputs=row_files)  # this study's own rows
     on_disk = (re.fullmatch(r"s(\d+)_truth\.png", p.name) for p in Path(strips_dir).glob("s*_truth.png"))
     sheet_subjects = sorted({s for _, s in strips} | {int(m.group(1)) for m in on_disk if m})
     kinds = set(prov["variants"]) | {"input", "truth"}
