@@ -142,6 +142,43 @@ def _png_strip(images) -> str:
     return base64.b64encode(buf.tobytes()).decode()
 
 
+def _apply_set(config: dict, item: str) -> dict:
+    """``config`` with one ``KEY=JSON`` applied: a JSON object updates a nested group (lr, loss, prior_reg) key by key
+    instead of replacing it."""
+    k, sep, v = item.partition("=")
+    if not sep or not k:
+        raise ValueError(f"expected KEY=JSON, got {item!r}")
+    try:
+        v = json.loads(v)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{item!r}: the value is not JSON ({exc.msg})") from None
+    return {**config, k: {**config[k], **v} if isinstance(v, dict) and isinstance(config.get(k), dict) else v}
+
+
+def fit_configs(preset: str, sets: list[str], prior_sets: list[str], names: list[str]) -> dict[str, dict]:
+    """The FitConfig dict of each prior name: the preset's defaults, then ``sets`` (every prior), then the
+    ``NAME:KEY=JSON`` items of ``prior_sets`` for that name. Each is validated by ``FitConfig.from_dict``; an unknown
+    name, a malformed item or a bad value raises ``ValueError`` (one line)."""
+    from gasp_ops.errors import GaspInputError
+    from gasp_ops.fitting.config import PRESET_DEFAULTS, FitConfig
+
+    base = dict(PRESET_DEFAULTS[preset])
+    for item in sets:
+        base = _apply_set(base, item)
+    configs = {name: base for name in names}
+    for item in prior_sets:
+        name, sep, rest = item.partition(":")
+        if not sep or name not in configs:
+            raise ValueError(f"--prior-set {item!r}: expected NAME:KEY=JSON with NAME one of {', '.join(names)}")
+        configs[name] = _apply_set(configs[name], rest)
+    for name, config in configs.items():
+        try:
+            FitConfig.from_dict(config)
+        except GaspInputError as exc:
+            raise ValueError(f"fit settings of prior {name!r}: {exc}") from None
+    return configs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prior", action="append", default=[], help="name=path (empty path: no prior)")
@@ -156,21 +193,20 @@ def main() -> None:
                     help="FitConfig preset (paper: 500 / 500 / 100 steps; tiny: the CPU enrolment's 20 / 40 / 120)")
     ap.add_argument("--set", action="append", default=[],
                     help="FitConfig key=JSON value over the preset (a JSON object updates a group, e.g. lr, key by key)")
+    ap.add_argument("--prior-set", action="append", default=[], metavar="NAME:KEY=JSON",
+                    help="like --set, for the fits of prior NAME only (fit-setting variants of one prior file, "
+                         "each --prior NAME=PATH under its own name, in one pool)")
     ap.add_argument("--sheet-subjects", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
     args = ap.parse_args()
     if args.first_subject < 0 or args.subjects < 0:
         ap.error("--first-subject and --subjects must be >= 0 (real_proxy identities are numbered from 0)")
-    from gasp_ops.fitting.config import PRESET_DEFAULTS
-
-    config = dict(PRESET_DEFAULTS[args.preset])
-    for item in args.set:
-        k, _, v = item.partition("=")
-        v = json.loads(v)
-        # a nested group (lr, loss, prior_reg) updates the preset's group key by key instead of replacing it
-        config[k] = {**config[k], **v} if isinstance(v, dict) and isinstance(config.get(k), dict) else v
     priors = [p.partition("=")[::2] for p in args.prior]
+    try:
+        configs = fit_configs(args.preset, args.set, args.prior_set, [name for name, _ in priors])
+    except ValueError as exc:
+        ap.error(str(exc))
     first = args.first_subject
     people = [("real_proxy", i) for i in range(first, first + args.subjects)] + \
              [("prior", 1000 + i) for i in range(args.prior_domain)]
@@ -181,7 +217,7 @@ def main() -> None:
     import multiprocessing as mp
 
     sheet = set(range(first, first + args.sheet_subjects))
-    tasks = [(d, i, name, path, args.size, json.dumps(config), (d == "real_proxy" and i in sheet))
+    tasks = [(d, i, name, path, args.size, json.dumps(configs[name]), (d == "real_proxy" and i in sheet))
              for d, i in people for name, path in priors]
     # Each worker takes one person's fits in turn so its subject cache is reused.
     from benchmarks.fit_pool import collect_rows, report_crash_logs
