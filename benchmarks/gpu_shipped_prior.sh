@@ -23,6 +23,7 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_D
        NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 [ -d /tmp/site/gsplat ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD
+source benchmarks/prior_variants.sh
 # Synthetic people at the shipped prior's resolution (256² images, 256² textures); the other arguments as given.
 data256() { python3 benchmarks/gpu_shipped_prior.py data --size 256 --texture 256 "$@"; }
 build=
@@ -39,9 +40,8 @@ if [ "$stage" = train ]; then
   echo "training for $left s"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT" --seconds $left --steps 12000 \
       --uv 128 --size 256 \
-      --variant 'all:0;lr={"codes":0.001}' --variant 'all_paper_lr:0' \
-      --variant 'p100:100;lr={"codes":0.001}' --variant 'p10:10;lr={"codes":0.001}' \
-      --variant 'p1:1;lr={"codes":0.001}'
+      --variant "$(variant_spec all 0)" --variant 'all_paper_lr:0' \
+      --variant "$(size_spec 100)" --variant "$(size_spec 10)" --variant "$(size_spec 1)"
   for v in .gpu_prior/priors/*; do grep -E "resumed|budget|Error|error" "$v/train.log" | tail -2; done
   ck=.gpu_prior/priors/all/checkpoint.safetensors
   [ -f $ck ] && split -b 15m $ck "$OUT/all_checkpoint.part."
@@ -54,8 +54,8 @@ elif [ "$stage" = final ]; then
   data256 --root .gpu_prior --identities 100 --views 16 --workers 10 2>&1 | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/ablation" --seconds $(( budget * 35 / 100 )) \
-      --steps 12000 --uv 128 --size 256 --variant 'p100:100;lr={"codes":0.001}' \
-      --variant 'p10:10;lr={"codes":0.001}' --variant 'p1:1;lr={"codes":0.001}' > "$OUT/ablation_train.log" 2>&1 &
+      --steps 12000 --uv 128 --size 256 --variant "$(size_spec 100)" \
+      --variant "$(size_spec 10)" --variant "$(size_spec 1)" > "$OUT/ablation_train.log" 2>&1 &
   train=$!
   fit="benchmarks/gpu_heldout_fits.py --out $OUT --subjects 10 --size 256 --sheet-subjects 2"
   python3 $fit --workers 10 --deadline $(( budget * 62 / 100 - SECONDS )) --prior shipped=.gpu_carry/shipped_prior.safetensors \
@@ -76,8 +76,8 @@ elif [ "$stage" = models ]; then
   left=$(( budget - SECONDS - 60 ))
   echo "models for $left s"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/ablation" --seconds $(( left - 10 )) \
-      --steps 4791 --uv 128 --size 256 --variant 'p100:100;lr={"codes":0.001}' \
-      --variant 'p10:10;lr={"codes":0.001}' --variant 'p1:1;lr={"codes":0.001}' > "$OUT/ablation_train.log" 2>&1 &
+      --steps 4791 --uv 128 --size 256 --variant "$(size_spec 100)" \
+      --variant "$(size_spec 10)" --variant "$(size_spec 1)" > "$OUT/ablation_train.log" 2>&1 &
   train=$!
   OMP_NUM_THREADS=2 timeout $(( left + 15 )) python3 benchmarks/gpu_train_encoder.py --prior gasp_models/gasp_prior_uv128_1k.safetensors \
       --dataset .gpu_prior/synthetic --out .enc_out --seconds $(( left - 70 )) > "$OUT/encoder.log" 2>&1 &
@@ -112,7 +112,7 @@ elif [ "$stage" = extend ]; then
       --identities 1000 --views 16 --workers 13 --max-seconds 200 2>&1 | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/extend" --seconds $(( budget - SECONDS - 200 )) \
-      --steps 12000 --uv 128 --size 256 --variant 'all:0;lr={"codes":0.001}' > "$OUT/extend_train.log" 2>&1
+      --steps 12000 --uv 128 --size 256 --variant "$(variant_spec all 0)" > "$OUT/extend_train.log" 2>&1
   grep -E "resumed|budget" .gpu_prior/priors/all/train.log | tail -2
   cp "$OUT/extend/priors.tar" "$OUT/all_prior.tar"; rm -rf "$OUT/extend"
   prior=.gpu_prior/priors/all/prior_fp16.safetensors
@@ -148,7 +148,7 @@ elif [ "$stage" = uv ]; then
   train_s=${UV_TRAIN_S:-$(( (budget - SECONDS) * 48 / 100 ))}
   echo "training 4 UV priors for at most $train_s s"
   uv_variants=()
-  for uv in 64 128 256 512; do uv_variants+=(--variant "uv$uv:100;uv_resolution=$uv;lr={\"codes\":0.001}"); done
+  for uv in 64 128 256 512; do uv_variants+=(--variant "$(uv_spec $uv)"); done
   python3 benchmarks/gpu_shipped_prior.py train --root .gpu_prior --out "$OUT/uv" --seconds $train_s \
       --steps ${UV_STEPS:-2000} --uv 128 --size 256 "${uv_variants[@]}" > "$OUT/uv_train.log" 2>&1
   for uv in 64 128 256 512; do
@@ -218,7 +218,7 @@ elif [ "$stage" = equal_steps ]; then
   data256 --root $root --identities 100 --views 16 --workers 14 2>&1 | grep -E "images_per_second" | tail -1
   wait $build; tail -1 "$OUT/gsplat_build.log"
   python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/equal" --seconds $(( budget - SECONDS - 175 )) \
-      --steps 12000 --stop-at $step --uv 128 --size 256 --variant 'p100_long:100;lr={"codes":0.001}' \
+      --steps 12000 --stop-at $step --uv 128 --size 256 --variant "$(variant_spec p100_long 100)" \
       > "$OUT/equal_train.log" 2>&1
   grep -E "resumed|budget" $root/priors/p100_long/train.log | tail -2
   cp "$OUT/equal/priors.tar" "$OUT/p100_long_prior.tar"; rm -rf "$OUT/equal"
@@ -253,7 +253,7 @@ elif [ "$stage" = long ]; then
   fi
   python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/long" --seconds $(( budget - SECONDS - 75 )) \
       --steps ${LONG_STEPS:-20000} --uv 128 --size 256 \
-      --variant "p1000_long:0;batch_size=${LONG_BATCH:-32};lr={\"codes\":0.001}" > "$OUT/long_train.log" 2>&1
+      --variant "$(variant_spec p1000_long 0 "batch_size=${LONG_BATCH:-32}")" > "$OUT/long_train.log" 2>&1
   wait; tail -qn1 "$OUT/data_proxy.log" 2>/dev/null
   grep -E "resumed|budget" $root/priors/p1000_long/train.log | tail -2
   mv "$OUT/long/priors.tar" "$OUT/p1000_long_prior.tar"; rm -rf "$OUT/long"
@@ -291,7 +291,7 @@ elif [ "$stage" = codereg ]; then
   variants=() names=()
   for w in ${CODE_REGS:-0 0.001 0.01}; do
     n=code${w//./p}  # a weight of 0.001 -> code0p001 (names are file-safe keys)
-    variants+=(--variant "$n:0;batch_size=32;code_regulariser=$w;lr={\"codes\":0.001}"); names+=("$n")
+    variants+=(--variant "$(variant_spec $n 0 "batch_size=32;code_regulariser=$w")"); names+=("$n")
   done
   python3 benchmarks/gpu_shipped_prior.py train --root $root --out "$OUT/codereg" --seconds $(( budget - SECONDS - 45 )) \
       --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 "${variants[@]}" > "$OUT/codereg_train.log" 2>&1
@@ -317,7 +317,7 @@ elif [ "$stage" = views ]; then
   for spec in "16:views16" "32:views32"; do
     python3 benchmarks/gpu_shipped_prior.py train --root tmp_views${spec%%:*} --out "$OUT/${spec##*:}" --seconds $left \
         --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 \
-        --variant "${spec##*:}:0;batch_size=32;lr={\"codes\":0.001}" > "$OUT/${spec##*:}_train.log" 2>&1 &
+        --variant "$(variant_spec ${spec##*:} 0 batch_size=32)" > "$OUT/${spec##*:}_train.log" 2>&1 &
   done
   wait
   for v in views16 views32; do grep -E "budget" tmp_$v/priors/$v/train.log | tail -1; done

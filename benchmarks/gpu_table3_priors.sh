@@ -25,6 +25,7 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=6 TORCH_EXTENSIONS_D
        NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 PY=${PYTHON:-python3}
 source benchmarks/gpu_env.sh
+source benchmarks/prior_variants.sh
 start_gpu_env
 # The data renders (mesh rasteriser, no gsplat) while gsplat builds; only then the fits start (gpu_tables.sh imports
 # the built extension: two JIT builds in one folder delete each other's files) and end on the same deadline.
@@ -45,8 +46,8 @@ fi
 variants=()
 for v in ${wanted//,/ }; do
   case $v in
-    p1|p10|p100) variants+=(--variant "$v:${v#p};lr={\"codes\":0.001}") ;;
-    uv64|uv128|uv256|uv512) variants+=(--variant "$v:100;uv_resolution=${v#uv};steps=2000;lr={\"codes\":0.001}") ;;
+    p1|p10|p100) variants+=(--variant "$(size_spec ${v#p})") ;;
+    uv64|uv128|uv256|uv512) variants+=(--variant "$(uv_spec ${v#uv} 2000)") ;;
     *) echo "unknown prior $v (p1 p10 p100 uv64 uv128 uv256 uv512)"; exit 2 ;;
   esac
 done
