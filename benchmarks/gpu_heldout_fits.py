@@ -8,7 +8,9 @@ see: other texture statistics, directional light, colour cast, sensor noise) and
 prior-domain identities 1000..1000+K-1 (held out of the shipped prior's 1,000 training identities). Each is rendered
 at neutral expression from a frontal camera (the single input image) and from ``NOVEL_AZIMUTHS`` (the novel views,
 never fitted). Every (subject, prior) pair is fitted with the same ``FitConfig`` (default: the paper's 500 / 500 /
-100 steps; ``none`` = no prior, the same total number of steps of direct Gaussian optimisation), rendered at the
+100 steps; ``none`` = no prior, the same total number of steps of direct Gaussian optimisation; ``--prior-set`` gives
+one prior name its own settings, so one file under several names compares fit settings, and ``init="encoder"``
+starts stage 1 from the ``--encoder`` file's code), rendered at the
 novel cameras and scored over black: PSNR and SSIM of the whole image (the ground truth is premultiplied, so
 silhouette errors count). One process per worker shares the GPU; each writes one JSON row per fit, so a partial run
 keeps what finished. The first subjects' renders are kept for contact sheets (``--sheet-subjects``).
@@ -34,7 +36,7 @@ SHEET_AZIMUTHS = (0.0, 90.0, 180.0)
 _W: dict = {}
 
 
-def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None) -> None:
+def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None, encoder: str | None = None) -> None:
     import torch
 
     from benchmarks.fit_pool import enable_crash_log
@@ -45,7 +47,7 @@ def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None) -> N
     torch.set_num_threads(1)
     from gasp_ops.headmodel.procedural import ProceduralHead
 
-    _W.update(device=device, head=ProceduralHead().to(device), priors={}, subjects={})
+    _W.update(device=device, head=ProceduralHead().to(device), priors={}, subjects={}, encoder_path=encoder)
 
 
 def subject_views(domain: str, index: int, size: int):
@@ -87,14 +89,25 @@ def _prior(name: str, path: str):
     return _W["priors"][name]
 
 
+def _encoder(config):
+    """The ``--encoder`` file's encoder when ``config`` starts stage 1 from its code (``init="encoder"``), else None."""
+    from gasp_ops.encoder.checkpoint import load_encoder
+
+    if config.init != "encoder":
+        return None
+    if "encoder" not in _W:
+        _W["encoder"] = load_encoder(_W["encoder_path"], _W["device"])[0]
+    return _W["encoder"]
+
+
 def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int, config_json: str,
             keep: bool) -> dict:
     import numpy as np
     import torch
 
     from evaluation.metrics import psnr, ssim
+    from gasp_ops.encoder.modes import fit_with_mode
     from gasp_ops.fitting.config import FitConfig
-    from gasp_ops.fitting.fit import fit_avatar
     from gasp_ops.fitting.scene import posed_vertices
     from gasp_ops.render.render import render
     from gasp_ops.runtime.posing import FastPoser
@@ -106,7 +119,7 @@ def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int
     if prior is None:
         config = config.replace(use_prior=False)
     t0 = time.perf_counter()
-    result = fit_avatar(prior, head, front, config, device=dev, uv_resolution=128)
+    result = fit_with_mode(prior, head, front, config, encoder=_encoder(config), device=dev, uv_resolution=128)
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         idx = torch.tensor([0, *novel, *sheet])
@@ -196,6 +209,8 @@ def main() -> None:
     ap.add_argument("--prior-set", action="append", default=[], metavar="NAME:KEY=JSON",
                     help="like --set, for the fits of prior NAME only (fit-setting variants of one prior file, "
                          "each --prior NAME=PATH under its own name, in one pool)")
+    ap.add_argument("--encoder", default=None,
+                    help="identity encoder file for the fits whose settings say init=\"encoder\" (stage 1 from its code)")
     ap.add_argument("--sheet-subjects", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
@@ -207,6 +222,8 @@ def main() -> None:
         configs = fit_configs(args.preset, args.set, args.prior_set, [name for name, _ in priors])
     except ValueError as exc:
         ap.error(str(exc))
+    if any(c.get("init") == "encoder" for c in configs.values()) and not args.encoder:
+        ap.error('init="encoder" needs --encoder (the identity encoder trained for that prior)')
     first = args.first_subject
     people = [("real_proxy", i) for i in range(first, first + args.subjects)] + \
              [("prior", 1000 + i) for i in range(args.prior_domain)]
@@ -224,7 +241,7 @@ def main() -> None:
 
     crash_dir = Path(tempfile.mkdtemp(prefix="gasp_fit_crash_"))
     pool = ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init,
-                               initargs=(args.device, args.gsplat_so, str(crash_dir)))
+                               initargs=(args.device, args.gsplat_so, str(crash_dir), args.encoder))
     futures = {pool.submit(fit_one, *t): t for t in tasks}
     collect_rows(pool, futures, args.deadline, rows_path,
                  lambda t, exc: {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]},
