@@ -113,7 +113,7 @@ def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int
     from gasp_ops.runtime.posing import FastPoser
 
     head, dev = _W["head"], _W["device"]
-    ident, front, inputs, views, novel, sheet = subject_views(domain, index, size)
+    _ident, front, inputs, views, novel, sheet = subject_views(domain, index, size)
     prior = _prior(prior_name, prior_path)
     config = FitConfig.from_dict(json.loads(config_json))
     if prior is None:
@@ -151,7 +151,7 @@ def _png_strip(images) -> str:
     import numpy as np
 
     strip = np.concatenate(list((images.numpy().clip(0, 1) * 255 + 0.5).astype(np.uint8)), axis=1)
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+    _ok, buf = cv2.imencode(".png", cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
     return base64.b64encode(buf.tobytes()).decode()
 
 
