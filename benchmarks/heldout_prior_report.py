@@ -38,7 +38,10 @@ benchmarks/gpu_shipped_prior.sh codereg``), writes ``results/heldout_prior_stage
 without ``FitConfig.unseen_prior_weight``), writes ``results/heldout_prior_unseen_cpu.*`` and
 ``docs/heldout_unseen_cpu_sheet.png``. A sixth, ``--study views_and_people`` (GPU: 1,000 x 16 vs 500 x 32 views at an
 equal image count, ``bash benchmarks/gpu_shipped_prior.sh views``, and the shipped vs the main job's prior on people
-10-29), writes ``results/heldout_prior_views_and_people.*`` and ``docs/heldout_views_sheet.png``.
+10-29), writes ``results/heldout_prior_views_and_people.*`` and ``docs/heldout_views_sheet.png``. A seventh,
+``--study fit_settings`` (GPU: fit settings of the paper preset on tuning people 30-39, then photo projection for the
+shipped and the main job's prior on people 0-19, ``gpu_heldout_fits --prior-set``), writes
+``results/heldout_prior_fit_settings.*`` and ``docs/heldout_projection_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -154,6 +157,22 @@ STUDIES = {
          ("shipped", "main_job", "psnr_back")),
         ((RAW / "heldout_stage3_and_codes_2026-12-03.jsonl",
           {"shipped_novis": "shipped", "main_job_novis": "main_job"}),)),
+    # Fit settings of the paper preset with the shipped prior on tuning people 30-39 (prior weight 3 / 10 / 0.3, decoder
+    # rate 1e-3, the encoder's start, photo projection; 56e46a9, 2026-12-03), then photo projection for both the
+    # shipped and the main job's prior on people 0-19; the plain fits of people 0-29 borrowed from the studies above.
+    "fit_settings": Study(
+        "heldout_prior_fit_settings", RAW / "heldout_fit_settings_2026-12-03.jsonl",
+        RAW / "heldout_fit_settings_2026-12-03.provenance.json", RAW / "heldout_fit_settings_strips",
+        {"contact_sheet": ("heldout_projection_sheet.png", ("input", "shipped_proj", "main_job_proj", "truth"))},
+        (("shipped_proj", "main_job_proj", "psnr_novel"), ("shipped_proj", "main_job_proj", "psnr_back"),
+         ("shipped_proj", "main_job_proj", "psnr_input"), ("shipped_proj", "shipped", "psnr_novel"),
+         ("shipped_proj", "shipped", "psnr_back"), ("shipped_proj", "shipped", "psnr_input"),
+         ("main_job_proj", "main_job", "psnr_novel"), ("shipped", "main_job", "psnr_novel"),
+         ("shipped_pw03", "shipped", "psnr_novel"), ("shipped_pw03", "shipped", "psnr_input"),
+         ("shipped_pw3", "shipped", "psnr_novel"), ("shipped_pw10", "shipped", "psnr_novel"),
+         ("shipped_dlr1e3", "shipped", "psnr_novel"), ("shipped_enc", "shipped", "psnr_novel")),
+        ((RAW / "heldout_stage3_and_codes_2026-12-03.jsonl", {"shipped_novis": "shipped", "main_job_novis": "main_job"}),
+         (RAW / "heldout_views_and_people_2026-12-03.jsonl", {"shipped": "shipped", "main_job": "main_job"}))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -560,8 +579,8 @@ def main(argv=None) -> None:
     ap.add_argument("jsonl", nargs="*", help="fit rows (default: the study's raw rows under results/raw)")
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
                     help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
-                    "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, the unseen colour prior, or "
-                    "views per identity and 20 more people")
+                    "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, the unseen colour prior, "
+                    "views per identity and 20 more people, or the fit settings (photo projection)")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
