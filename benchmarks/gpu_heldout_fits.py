@@ -224,6 +224,8 @@ def main() -> None:
         ap.error(str(exc))
     if any(c.get("init") == "encoder" for c in configs.values()) and not args.encoder:
         ap.error('init="encoder" needs --encoder (the identity encoder trained for that prior)')
+    if args.encoder and not Path(args.encoder).is_file():
+        ap.error(f"--encoder {args.encoder}: no such file")
     first = args.first_subject
     people = [("real_proxy", i) for i in range(first, first + args.subjects)] + \
              [("prior", 1000 + i) for i in range(args.prior_domain)]
