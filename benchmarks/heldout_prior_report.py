@@ -93,6 +93,11 @@ class Study(NamedTuple):
 
 
 RAW = REPO / "results" / "raw"
+STAGE3_AND_CODES_ROWS = RAW / "heldout_stage3_and_codes_2026-12-03.jsonl"
+VIEWS_AND_PEOPLE_ROWS = RAW / "heldout_views_and_people_2026-12-03.jsonl"
+#: The shipped and the main job's priors with the plain paper preset on people 0-9 (stage3_and_codes' rows), borrowed
+#: under the names shipped / main_job by the studies that report more people.
+PLAIN_FITS_0_9 = (STAGE3_AND_CODES_ROWS, {"shipped_novis": "shipped", "main_job_novis": "main_job"})
 STUDIES = {
     # Every prior variant against the shipped one (commit 57fec8c, 2026-12-01; plain stage 3).
     "variants": Study(
@@ -126,7 +131,7 @@ STUDIES = {
     # At one commit (a86d948, 2026-12-03) on the GPU: the shipped prior against the main job's with the plain and the
     # visibility-aware stage 3, and three 1,000-identity priors differing only in the code regulariser's weight.
     "stage3_and_codes": Study(
-        "heldout_prior_stage3_and_codes", RAW / "heldout_stage3_and_codes_2026-12-03.jsonl",
+        "heldout_prior_stage3_and_codes", STAGE3_AND_CODES_ROWS,
         RAW / "heldout_stage3_and_codes_2026-12-03.provenance.json", RAW / "heldout_stage3_and_codes_strips",
         {"contact_sheet": ("heldout_stage3_and_codes_sheet.png",
                            ("input", "shipped_novis", "main_job_novis", "none", "code0", "code0p01", "truth"))},
@@ -149,14 +154,13 @@ STUDIES = {
     # the shipped prior against the main job's on 30 people: 20 more fitted at 5ca0870 (people 10-29) and the first
     # ten of stage3_and_codes (a86d948, the same preset and fit arithmetic).
     "views_and_people": Study(
-        "heldout_prior_views_and_people", RAW / "heldout_views_and_people_2026-12-03.jsonl",
+        "heldout_prior_views_and_people", VIEWS_AND_PEOPLE_ROWS,
         RAW / "heldout_views_and_people_2026-12-03.provenance.json", RAW / "heldout_views_and_people_strips",
         {"contact_sheet": ("heldout_views_sheet.png", ("input", "views16", "views32", "truth"))},
         (("views32", "views16", "psnr_novel"), ("views32", "views16", "psnr_back"),
          ("views32", "views16", "psnr_input"), ("shipped", "main_job", "psnr_novel"),
          ("shipped", "main_job", "psnr_back")),
-        ((RAW / "heldout_stage3_and_codes_2026-12-03.jsonl",
-          {"shipped_novis": "shipped", "main_job_novis": "main_job"}),)),
+        (PLAIN_FITS_0_9,)),
     # Fit settings of the paper preset with the shipped prior on tuning people 30-39 (prior weight 3 / 10 / 0.3, decoder
     # rate 1e-3, the encoder's start, photo projection; 56e46a9, 2026-12-03), then photo projection for both the
     # shipped and the main job's prior on people 0-19; the plain fits of people 0-29 borrowed from the studies above.
@@ -171,8 +175,7 @@ STUDIES = {
          ("shipped_pw03", "shipped", "psnr_novel"), ("shipped_pw03", "shipped", "psnr_input"),
          ("shipped_pw3", "shipped", "psnr_novel"), ("shipped_pw10", "shipped", "psnr_novel"),
          ("shipped_dlr1e3", "shipped", "psnr_novel"), ("shipped_enc", "shipped", "psnr_novel")),
-        ((RAW / "heldout_stage3_and_codes_2026-12-03.jsonl", {"shipped_novis": "shipped", "main_job_novis": "main_job"}),
-         (RAW / "heldout_views_and_people_2026-12-03.jsonl", {"shipped": "shipped", "main_job": "main_job"}))),
+        (PLAIN_FITS_0_9, (VIEWS_AND_PEOPLE_ROWS, {"shipped": "shipped", "main_job": "main_job"}))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
