@@ -329,7 +329,10 @@ def summarise(per_subject: pd.DataFrame) -> pd.DataFrame:
 
 def paired_difference(per_subject: pd.DataFrame, a: str, b: str, metric: str = "psnr_novel") -> dict | None:
     """``a`` - ``b`` of ``metric`` over the subjects both have: mean, its standard error ``se`` (sample std /
-    sqrt(n); NaN for one subject), min, max, n, how many > 0 (None if none)."""
+    sqrt(n); NaN for one subject), the two-sided 95 % interval of the mean ``ci_low`` / ``ci_high`` (Student's t with
+    n - 1 degrees of freedom; NaN for one subject), min, max, n, how many > 0 (None if none)."""
+    from scipy.stats import t as student_t
+
     x = per_subject[per_subject.variant == a].set_index("subject")[metric]
     y = per_subject[per_subject.variant == b].set_index("subject")[metric]
     common = x.index.intersection(y.index)
@@ -337,7 +340,9 @@ def paired_difference(per_subject: pd.DataFrame, a: str, b: str, metric: str = "
         return None
     d = (x.loc[common] - y.loc[common]).astype(float)
     se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
-    return {"a": a, "b": b, "metric": metric, "n": len(d), "mean": float(d.mean()), "se": se, "min": float(d.min()),
+    half = float(student_t.ppf(0.975, len(d) - 1)) * se if len(d) > 1 else math.nan
+    return {"a": a, "b": b, "metric": metric, "n": len(d), "mean": float(d.mean()), "se": se,
+            "ci_low": float(d.mean()) - half, "ci_high": float(d.mean()) + half, "min": float(d.min()),
             "max": float(d.max()), "positive": int((d > 0).sum())}
 
 
@@ -376,10 +381,11 @@ def markdown(table: pd.DataFrame, prov: dict, pairs: list[dict]) -> str:
     if pairs:
         labels = dict(zip(mean.index, mean.label))
         lines += ["## Paired per-subject differences (dB; novel-view PSNR unless named)", ""]
-        lines += _md_table(["a − b", "subjects", "mean", "standard error", "min", "max", "a better"],
+        lines += _md_table(["a − b", "subjects", "mean", "standard error", "95 % interval", "min", "max", "a better"],
                            [[f"{labels[p['a']]} − {labels[p['b']]}" + ("" if p["metric"] == "psnr_novel" else
                                                                       f" ({METRIC_NAMES[p['metric']]})"),
                              p["n"], f"{p['mean']:+.2f}", "–" if math.isnan(p["se"]) else f"{p['se']:.2f}",
+                             "–" if math.isnan(p["se"]) else f"{p['ci_low']:+.2f} … {p['ci_high']:+.2f}",
                              f"{p['min']:+.2f}", f"{p['max']:+.2f}",
                              f"{p['positive']}/{p['n']}"] for p in pairs])
         lines += [""]

@@ -81,6 +81,8 @@ def test_report_numbers_and_sheets(tmp_path):
     pair = next(p for p in res["pairs"] if (p["a"], p["b"]) == ("shipped_long", "none"))
     assert pair["mean"] == pytest.approx(7.5) and pair["min"] == pytest.approx(7.0) and pair["positive"] == 2
     assert pair["se"] == pytest.approx(0.5)  # differences 7 and 8: sample std 0.707 / sqrt(2)
+    # 95 % interval: mean -+ t(0.975, 1 degree of freedom) = 12.706 standard errors.
+    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx((7.5 - 6.353, 7.5 + 6.353), abs=1e-3)
     assert not any(p["b"] == "main_job" for p in res["pairs"])  # absent variants give no pair
 
     # Parquet and Markdown agree with the table.
@@ -89,7 +91,7 @@ def test_report_numbers_and_sheets(tmp_path):
     back = read_parquet(res["parquet"])
     assert len(back) == 4 + 2 * 2 and back[back.statistic == "mean"].psnr_novel.tolist() == pytest.approx([15.0, 22.5])
     md = res["markdown"].read_text()
-    assert "22.50 ± 2.12" in md and "| shipped (1,000 ids, 11,453 steps) − no prior | 2 | +7.50 | 0.50 | +7.00 |" in md
+    assert "22.50 ± 2.12" in md and "| shipped (1,000 ids, 11,453 steps) − no prior | 2 | +7.50 | 0.50 | +1.15 … +13.85 | +7.00 |" in md
 
     # Contact sheet: input | shipped_long | none | truth (main_job absent), two subjects, 3 views each.
     sheet = np.asarray(Image.open(res["contact_sheet"]).convert("RGB"))
