@@ -3,8 +3,8 @@
     python3 benchmarks/gpu_heldout_fits.py --prior shipped=PATH --prior p100=PATH ... --prior none= \
         --subjects 12 --size 256 --workers 12 --out $OUT
 
-Subjects are ``real_proxy`` identities F..F+N-1 (``--first-subject F``, default 0; seed 0; a domain the priors never
-see: other texture statistics, directional light, colour cast, sensor noise) and, with ``--prior-domain K``,
+Subjects are ``real_proxy`` identities F..F+N-1 (``--first-subject F``, default 0; or the list ``--people``; seed 0;
+a domain the priors never see: other texture statistics, directional light, colour cast, sensor noise) and, with ``--prior-domain K``,
 prior-domain identities 1000..1000+K-1 (held out of the shipped prior's 1,000 training identities). Each is rendered
 at neutral expression from a frontal camera (the single input image) and from ``NOVEL_AZIMUTHS`` (the novel views,
 never fitted). Every (subject, prior) pair is fitted with the same ``FitConfig`` (default: the paper's 500 / 500 /
@@ -14,6 +14,9 @@ starts stage 1 from the ``--encoder`` file's code), rendered at the
 novel cameras and scored over black: PSNR and SSIM of the whole image (the ground truth is premultiplied, so
 silhouette errors count). One process per worker shares the GPU; each writes one JSON row per fit, so a partial run
 keeps what finished. The first subjects' renders are kept for contact sheets (``--sheet-subjects``).
+``--light uniform`` renders the ``real_proxy`` people (their own textures) under the prior domain's look instead of
+their own - uniform white light, no colour cast, blur or sensor noise - for input and truth alike (the lighting
+ablation: how much of a fit's error on the unseen side is the key light the input image shows).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ SHEET_AZIMUTHS = (0.0, 90.0, 180.0)
 _W: dict = {}
 
 
-def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None, encoder: str | None = None) -> None:
+def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None, encoder: str | None = None,
+          light: str = "own") -> None:
     import torch
 
     from benchmarks.fit_pool import enable_crash_log
@@ -47,11 +51,13 @@ def _init(device: str, gsplat_so: str | None, crash_dir: str | None = None, enco
     torch.set_num_threads(1)
     from gasp_ops.headmodel.procedural import ProceduralHead
 
-    _W.update(device=device, head=ProceduralHead().to(device), priors={}, subjects={}, encoder_path=encoder)
+    _W.update(device=device, head=ProceduralHead().to(device), priors={}, subjects={}, encoder_path=encoder,
+              light=light)
 
 
 def subject_views(domain: str, index: int, size: int):
-    """(identity, FitInputs of the frontal image, novel SyntheticViews, sheet SyntheticViews) for one person."""
+    """(identity, FitInputs of the frontal image, novel SyntheticViews, sheet SyntheticViews) for one person, rendered
+    under the look of ``domain`` (or the prior domain's uniform light when the pool's ``light`` is "uniform")."""
     import torch
 
     from gasp_ops.fitting.inputs import from_synthetic
@@ -71,7 +77,8 @@ def subject_views(domain: str, index: int, size: int):
     n = len(azimuths)
     expr = torch.zeros(n, head.n_expression)
     pose = HeadPose.zeros(n)
-    inputs, views = from_synthetic(head, ident, cams, expr, pose, domain=domain, supersample=3, assets=assets)
+    look = "prior" if _W.get("light") == "uniform" else domain
+    inputs, views = from_synthetic(head, ident, cams, expr, pose, domain=look, supersample=3, assets=assets)
     front = inputs.subset([0])
     novel = list(range(1, 1 + len(NOVEL_AZIMUTHS)))
     sheet = list(range(1 + len(NOVEL_AZIMUTHS), n))
@@ -127,7 +134,8 @@ def fit_one(domain: str, index: int, prior_name: str, prior_path: str, size: int
         out = render(FastPoser(result.avatar, device=dev)(posed_vertices(head, sub)), sub.cameras)
         pred = out.rgb.clamp(0, 1).cpu()
         truth = views.rgb[idx.to(views.rgb.device)].cpu()
-    row = {"domain": domain, "subject": index, "prior": prior_name, "fit_seconds": seconds,
+    row = {"domain": domain, "subject": index, "prior": prior_name, "light": _W.get("light", "own"),
+           "fit_seconds": seconds,
            "gaussians": int(result.avatar.count), "steps": [config.steps_inversion, config.steps_decoder,
                                                            config.steps_refine],
            "psnr_input": psnr(pred[0], truth[0]),
@@ -197,6 +205,8 @@ def main() -> None:
     ap.add_argument("--prior", action="append", default=[], help="name=path (empty path: no prior)")
     ap.add_argument("--subjects", type=int, default=12)
     ap.add_argument("--first-subject", type=int, default=0, help="the first real_proxy identity (more people)")
+    ap.add_argument("--people", default=None, metavar="I,J,...",
+                    help="these real_proxy identities instead of --first-subject / --subjects (e.g. one group's people)")
     ap.add_argument("--prior-domain", type=int, default=0)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--workers", type=int, default=12)
@@ -211,6 +221,8 @@ def main() -> None:
                          "each --prior NAME=PATH under its own name, in one pool)")
     ap.add_argument("--encoder", default=None,
                     help="identity encoder file for the fits whose settings say init=\"encoder\" (stage 1 from its code)")
+    ap.add_argument("--light", choices=("own", "uniform"), default="own",
+                    help="the people's own look (default) or the prior domain's uniform white light (lighting ablation)")
     ap.add_argument("--sheet-subjects", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT", "benchmarks/out"))
     ap.add_argument("--deadline", type=float, default=1e9, help="seconds; unfinished fits are reported missing")
@@ -227,15 +239,22 @@ def main() -> None:
     if args.encoder and not Path(args.encoder).is_file():
         ap.error(f"--encoder {args.encoder}: no such file")
     first = args.first_subject
-    people = [("real_proxy", i) for i in range(first, first + args.subjects)] + \
-             [("prior", 1000 + i) for i in range(args.prior_domain)]
+    proxy = list(range(first, first + args.subjects))
+    if args.people is not None:
+        try:
+            proxy = [int(i) for i in args.people.split(",")]
+        except ValueError:
+            ap.error(f"--people {args.people}: not a comma-separated list of identity numbers")
+        if any(i < 0 for i in proxy) or len(set(proxy)) != len(proxy):
+            ap.error(f"--people {args.people}: identities must be >= 0 and distinct")
+    people = [("real_proxy", i) for i in proxy] + [("prior", 1000 + i) for i in range(args.prior_domain)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "heldout_fits.jsonl"
     t0 = time.perf_counter()
     import multiprocessing as mp
 
-    sheet = set(range(first, first + args.sheet_subjects))
+    sheet = set(proxy[:args.sheet_subjects])
     tasks = [(d, i, name, path, args.size, json.dumps(configs[name]), (d == "real_proxy" and i in sheet))
              for d, i in people for name, path in priors]
     # Each worker takes one person's fits in turn so its subject cache is reused.
@@ -243,7 +262,7 @@ def main() -> None:
 
     crash_dir = Path(tempfile.mkdtemp(prefix="gasp_fit_crash_"))
     pool = ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init,
-                               initargs=(args.device, args.gsplat_so, str(crash_dir), args.encoder))
+                               initargs=(args.device, args.gsplat_so, str(crash_dir), args.encoder, args.light))
     futures = {pool.submit(fit_one, *t): t for t in tasks}
     collect_rows(pool, futures, args.deadline, rows_path,
                  lambda t, exc: {"domain": t[0], "subject": t[1], "prior": t[2], "error": repr(exc)[:300]},
