@@ -40,7 +40,7 @@ without ``FitConfig.unseen_prior_weight``), writes ``results/heldout_prior_unsee
 equal image count, ``bash benchmarks/gpu_shipped_prior.sh views``, and the shipped vs the main job's prior on people
 10-29), writes ``results/heldout_prior_views_and_people.*`` and ``docs/heldout_views_sheet.png``. A seventh,
 ``--study fit_settings`` (GPU: fit settings of the paper preset on tuning people 30-39, then photo projection for the
-shipped and the main job's prior on people 0-19, ``gpu_heldout_fits --prior-set``), writes
+shipped and the main job's prior on people 0-29 and 40-79, ``gpu_heldout_fits --prior-set``), writes
 ``results/heldout_prior_fit_settings.*`` and ``docs/heldout_projection_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
