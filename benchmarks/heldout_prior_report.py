@@ -189,11 +189,12 @@ PROVENANCE_COLUMNS = ("commit", "device", "date", "prior_sha256", "prior_steps",
 def read_rows(paths, borrowed=()) -> tuple[list[dict], list[dict], dict[tuple[str, str], bytes]]:
     """Fit rows of JSONL files; the rows ``borrowed`` from other studies' files (``Study.borrowed``: only the variants
     named, renamed to this study's); and the PNG bytes of their base64 strips keyed (kind, subject) with kind =
-    "input", "truth" or the variant. A bad line / missing or non-numeric field / repeated (variant, subject), within
-    or across all the files, is one ``GaspInputError`` naming file, line and field."""
+    "input", "truth" or the variant. A bad line / missing or non-numeric field / repeated (variant, subject) / a
+    row under another light than the first row's (``gpu_heldout_fits --light``: the truth differs, so one study holds
+    one light), within or across all the files, is one ``GaspInputError`` naming file, line and field."""
     from gasp_ops.io.safe_paths import check_key
 
-    rows, lent, strips, seen = [], [], {}, {}
+    rows, lent, strips, seen, first_light = [], [], {}, {}, None
     for path, names in [*((p, None) for p in paths), *borrowed]:
         path = Path(path)
         if not path.is_file():
@@ -224,6 +225,11 @@ def read_rows(paths, borrowed=()) -> tuple[list[dict], list[dict], dict[tuple[st
                 v = row[field]
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                     raise GaspInputError(f"{where}: {field}", f"{v!r} is not a finite number")
+            light = row.get("light", "own")
+            first_light = first_light or (light, where)
+            if light != first_light[0]:
+                raise GaspInputError(f"{where}: light", f"{light!r}, but {first_light[1]} is {first_light[0]!r}: "
+                                     "one study holds the fits of one light")
             key = (row["prior"], row["subject"])
             if key in seen:
                 raise GaspInputError(where, f"variant {key[0]!r} subject {key[1]} repeats {seen[key]}")

@@ -142,6 +142,11 @@ def test_bad_rows_are_one_line_naming_file_and_field(tmp_path):
     jsonl.write_text(json.dumps(unknown) + "\n")
     with pytest.raises(GaspInputError, match="'p7' has no entry in the provenance"):
         mod.build([jsonl], prov, tmp_path / "s", tmp_path / "r", tmp_path / "d", tile=TILE)
+    uniform = json.loads(lines[1])
+    uniform["light"] = "uniform"  # a lighting-ablation row beside own-light rows: another truth, refused
+    jsonl.write_text(lines[0] + "\n" + json.dumps(uniform) + "\n")
+    with pytest.raises(GaspInputError, match=r"line 2: light: 'uniform', but .*line 1 is 'own'"):
+        mod.build([jsonl], prov, tmp_path / "s", tmp_path / "r", tmp_path / "d", tile=TILE)
     assert not (tmp_path / "r").exists()  # nothing written before the inputs are checked
 
 
