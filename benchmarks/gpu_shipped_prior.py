@@ -215,7 +215,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--identities", type=int, default=1000)
     ap.add_argument("--start", type=int, default=0, help="data: index of the first identity")
-    ap.add_argument("--domain", default="prior", help="data: prior or real_proxy (people for the encoder's proxy loss)")
+    ap.add_argument("--domain", default="prior", help="data: prior, prior_lit (the prior's people under key light) or "
+                    "real_proxy (people for the encoder's proxy loss)")
     ap.add_argument("--views", type=int, default=16)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--texture", type=int, default=512)

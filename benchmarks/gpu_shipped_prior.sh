@@ -11,6 +11,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh long_eval [SECONDS_BUDGET]  # its encoder + held-out fits beside the others
 #   bash benchmarks/gpu_shipped_prior.sh codereg [SECONDS_BUDGET]    # 1,000-identity priors, code-size weights side by side
 #   bash benchmarks/gpu_shipped_prior.sh views [SECONDS_BUDGET]      # views per identity at an equal image count
+#   bash benchmarks/gpu_shipped_prior.sh lit [SECONDS_BUDGET]        # a prior trained under key light vs uniform
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
 # `train` regenerates the data and resumes from .gpu_prior/priors/*/checkpoint.safetensors when those are put back.
@@ -26,6 +27,33 @@ export PYTHONPATH=/tmp/site:$PWD
 source benchmarks/prior_variants.sh
 # Synthetic people at the shipped prior's resolution (256² images, 256² textures); the other arguments as given.
 data256() { python3 benchmarks/gpu_shipped_prior.py data --size 256 --texture 256 "$@"; }
+# data_for NAME ARGS: data256 into tmp_NAME on 14 workers (log $OUT/data_NAME.log; prints the rate).
+data_for() {
+  local name=$1; shift
+  data256 --root tmp_$name --workers 14 "$@" > "$OUT/data_$name.log" 2>&1
+  grep -E "images_per_second" "$OUT/data_$name.log" | tail -1
+}
+# side_by_side NAME...: one prior per NAME on tmp_NAME's data (all identities, batch 32, the CODEREG_STEPS schedule,
+# default 4,000), trained side by side on the GPU within the stage's budget; then $OUT/$stage.tar holds their fp16
+# priors, summaries, curves, train logs and data logs (fit them with the `eval` stage).
+side_by_side() {
+  wait $build; tail -1 "$OUT/gsplat_build.log"
+  local left=$(( budget - SECONDS - 45 )) n files=()
+  for n in "$@"; do
+    python3 benchmarks/gpu_shipped_prior.py train --root tmp_$n --out "$OUT/$n" --seconds $left \
+        --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 \
+        --variant "$(variant_spec $n 0 batch_size=32)" > "$OUT/${n}_train.log" 2>&1 &
+  done
+  wait
+  for n in "$@"; do
+    grep -E "budget" tmp_$n/priors/$n/train.log | tail -1
+    files+=("$n/priors.tar" "data_$n.log" "${n}_train.log")
+  done
+  tar cf "$OUT/$stage.tar" -C "$OUT" "${files[@]}" gsplat_build.log device.txt
+  for n in "$@"; do rm -rf "${OUT:?}/$n"; done
+  rm -f "$OUT"/*.log "$OUT/device.txt"
+  ls -la "$OUT"
+}
 build=
 if [ "$stage" != faces ]; then  # every stage but `faces` fits avatars: gsplat's JIT build in the background
   python3 -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$OUT/gsplat_build.log" 2>&1 &
@@ -308,23 +336,19 @@ elif [ "$stage" = views ]; then
   # views.tar (fp16 priors, summaries, curves, log tails, data logs); fit them with the `eval` stage. Measured
   # (2026-12-03, `views 575`): data 99 + 62 s, both priors' 4,000 steps in 256 s (500 images/s each), 496 s in all.
   n=${VIEWS_A:-1000} half=$(( ${VIEWS_A:-1000} / 2 ))
-  data256 --root tmp_views16 --identities $n --views 16 \
-      --workers 14 > "$OUT/data16.log" 2>&1; grep -E "images_per_second" "$OUT/data16.log" | tail -1
-  data256 --root tmp_views32 --identities $half --views 32 \
-      --workers 14 > "$OUT/data32.log" 2>&1; grep -E "images_per_second" "$OUT/data32.log" | tail -1
-  wait $build; tail -1 "$OUT/gsplat_build.log"
-  left=$(( budget - SECONDS - 45 ))
-  for spec in "16:views16" "32:views32"; do
-    python3 benchmarks/gpu_shipped_prior.py train --root tmp_views${spec%%:*} --out "$OUT/${spec##*:}" --seconds $left \
-        --steps ${CODEREG_STEPS:-4000} --uv 128 --size 256 \
-        --variant "$(variant_spec ${spec##*:} 0 batch_size=32)" > "$OUT/${spec##*:}_train.log" 2>&1 &
-  done
-  wait
-  for v in views16 views32; do grep -E "budget" tmp_$v/priors/$v/train.log | tail -1; done
-  tar cf "$OUT/views.tar" -C "$OUT" views16/priors.tar views32/priors.tar data16.log data32.log views16_train.log \
-      views32_train.log gsplat_build.log device.txt
-  rm -rf "$OUT/views16" "$OUT/views32" "$OUT"/*.log "$OUT/device.txt"
-  ls -la "$OUT"
+  data_for views16 --identities $n --views 16
+  data_for views32 --identities $half --views 32
+  side_by_side views16 views32
+elif [ "$stage" = lit ]; then
+  # Issue 14: a key-lit photo's unseen side is in shade, and a prior trained under uniform white light (the paper's,
+  # the shipped one) completes it with the lit side's colour (docs/heldout_lighting_sheet.png). Does a prior that has
+  # seen shading do better? Two priors trained side by side alike (batch 32, CODEREG_STEPS schedule, default 4,000,
+  # the same time budget) on the shipped plan's LIT_IDS identities x 16 views (default 1,000): `flat` (domain prior,
+  # as shipped) and `lit` (domain prior_lit: the same people and textures under the real_proxy key + fill light).
+  # Returns lit.tar; fit them with the `eval` stage (the people's own light, and --light uniform).
+  data_for flat --identities ${LIT_IDS:-1000} --views 16
+  data_for lit --identities ${LIT_IDS:-1000} --views 16 --domain prior_lit
+  side_by_side flat lit
 elif [ "$stage" = eval ]; then
   # Held-out fits (benchmarks/gpu_heldout_fits.py arguments after the budget). Groups separated by a lone "--" run
   # one after another into the same rows file, e.g. "--prior a=A -- --set visibility_refine=false --prior a_off=A".

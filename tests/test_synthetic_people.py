@@ -62,7 +62,7 @@ def test_same_seed_gives_byte_identical_images(head):
     assert _hash(a) != _hash(c)
 
 
-@pytest.mark.parametrize("domain", ["prior", "real_proxy"])
+@pytest.mark.parametrize("domain", ["prior", "real_proxy", "prior_lit"])
 def test_views_rendered_in_chunks_equal_one_batch(head, domain):
     """``max_batch`` bounds memory only: every output equals the one-batch render (sensor noise included)."""
     azimuths = (0.0, 35.0, 180.0)
@@ -350,6 +350,42 @@ def test_real_proxy_differs_statistically(head):
     lum_r = real.rgb.mean(-1)[fg]
     assert float(lum_r.std()) > 1.05 * float(lum_p.std()) or float((lum_r - lum_p).abs().mean()) > 0.05
     assert lap(real.rgb.mean(-1)).shape[1] == SIZE - 2
+
+
+def test_prior_lit_is_the_prior_person_under_the_key_light(head):
+    """``prior_lit``: the prior's person (same draws, same atlas) with the real_proxy Lambert light and nothing else:
+    no sensor noise on the background, and the back of the head darker relative to the front than under uniform
+    light (the key light is always in front)."""
+    from dataclasses import asdict
+
+    from gasp_ops.synthetic.dataset_plan import (
+        identity_id,
+        identity_table,
+        plan_identities,
+    )
+
+    a, b = sample_identity(6, 0, head, "prior"), sample_identity(6, 0, head, "prior_lit")
+    da, db = asdict(a), asdict(b)
+    assert (da.pop("domain"), db.pop("domain")) == ("prior", "prior_lit")
+    assert torch.equal(da.pop("identity"), db.pop("identity")) and da == db
+    ta, tb = build_assets(head, a, TEX), build_assets(head, b, TEX)
+    assert torch.equal(ta.atlas, tb.atlas)
+    cams = fixed_cameras([0.0, 180.0], [8.0], SIZE, head=head)
+    expr, poses = torch.zeros(2, head.n_expression), HeadPose.zeros(2)
+    flat = render_views(head, a, expr, poses, cams, "prior", assets=ta)
+    lit = render_views(head, b, expr, poses, cams, "prior_lit", assets=tb)
+    again = render_views(head, b, expr, poses, cams, "prior_lit", assets=tb)
+    assert torch.equal(lit.rgb, again.rgb) and torch.equal(lit.face_id, flat.face_id)
+    assert float(lit.rgb[lit.alpha == 0].abs().max()) == 0.0  # no noise, no blur onto the background
+    fg = (flat.alpha == 1) & (lit.alpha == 1)
+    assert float((lit.rgb - flat.rgb)[fg].abs().mean()) > 0.03
+    def lum(views, k: int) -> float:  # mean brightness of view k over the head both renders cover
+        return float(views.rgb[k].mean(-1)[fg[k]].mean())
+
+    assert lum(lit, 1) / lum(lit, 0) < 0.9 * lum(flat, 1) / lum(flat, 0)
+    assert identity_id(6, "prior_lit") == "lit_00006"
+    table = identity_table(plan_identities(2, 0, head, domain="prior_lit"), head)
+    assert list(table.identity_id) == ["lit_00000", "lit_00001"] and set(table.domain) == {"prior_lit"}
 
 
 # ------------------------------------------------------------------------------------------- FLAME

@@ -29,7 +29,7 @@ from gasp_ops.synthetic.anatomy import HeadAnatomy, measure_head
 from gasp_ops.synthetic.clothing import build_clothing
 from gasp_ops.synthetic.facial_hair import build_facial_hair
 from gasp_ops.synthetic.hair_geometry import build_hair
-from gasp_ops.synthetic.identity import SyntheticIdentity, check_domain
+from gasp_ops.synthetic.identity import SyntheticIdentity, people_domain
 from gasp_ops.synthetic.mesh_utils import incidence_table, vertex_normals, vertex_normals_np
 from gasp_ops.synthetic.part_mesh import PartMesh
 from gasp_ops.synthetic.part_textures import clothing_texture, facial_hair_texture, hair_texture
@@ -129,7 +129,7 @@ def build_assets(head: HeadModel, identity: SyntheticIdentity, texture_size: int
     """Geometry, texture atlas and posing data of ``identity`` on ``head`` (deterministic; built on the CPU, moved
     to ``device``, default: the head model's buffers' device)."""
     S = _check_size(texture_size)
-    domain = check_domain(identity.domain)
+    domain = people_domain(identity.domain)  # prior_lit paints the prior's textures
     if identity.identity.shape[-1] != head.n_identity:
         raise GaspInputError("identity", f"has {identity.identity.shape[-1]} coefficients, head model expects "
                                          f"{head.n_identity} (sampled for another head model?)")

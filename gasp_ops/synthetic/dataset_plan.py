@@ -17,12 +17,17 @@ from gasp_ops.errors import GaspInputError
 from gasp_ops.headmodel.base import HeadModel
 from gasp_ops.headmodel.pose import HeadPose
 from gasp_ops.synthetic.dataset_schema import IDENTITY_COLUMNS, VIEW_COLUMNS, validate_columns, view_paths
-from gasp_ops.synthetic.identity import SyntheticIdentity, sample_identity
+from gasp_ops.synthetic.identity import SyntheticIdentity, check_domain, sample_identity
+
+
+#: Identity-name prefix per domain.
+ID_PREFIX = {"prior": "syn", "real_proxy": "rp", "prior_lit": "lit"}
 
 
 def identity_id(index: int, domain: str = "prior") -> str:
-    """Stable identity name: ``syn_00042`` (prior) or ``rp_00042`` (real_proxy)."""
-    return f"{'syn' if domain == 'prior' else 'rp'}_{index:05d}"
+    """Stable identity name: ``syn_00042`` (prior), ``rp_00042`` (real_proxy) or ``lit_00042`` (prior_lit: the
+    prior's person 42, lit)."""
+    return f"{ID_PREFIX[check_domain(domain)]}_{index:05d}"
 
 
 def _positive(name: str, value) -> int:

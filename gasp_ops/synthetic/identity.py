@@ -17,7 +17,12 @@ from gasp_ops.synthetic.attributes import (
 
 #: Rendering / texture domains. ``prior``: flat albedo, uniform white light (prior training data, paper §4).
 #: ``real_proxy``: other texture statistics, soft directional light, sensor noise (evaluation subjects only).
-DOMAINS: tuple[str, ...] = ("prior", "real_proxy")
+#: ``prior_lit``: the prior's people and textures (index for index the same person, pixel for pixel the same atlas)
+#: under the ``real_proxy`` key + fill + ambient Lambert light, without its colour cast, blur or noise: data for a
+#: prior that has seen shading (issue 14: a key-lit photo's unseen side is in shade).
+DOMAINS: tuple[str, ...] = ("prior", "real_proxy", "prior_lit")
+#: The domain whose people (identity draws and textures) a domain uses.
+_PEOPLE_OF = {"prior_lit": "prior"}
 
 RGB = tuple[float, float, float]
 
@@ -26,6 +31,11 @@ def check_domain(domain) -> str:
     if not isinstance(domain, str) or domain not in DOMAINS:
         raise GaspInputError("domain", f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
     return domain
+
+
+def people_domain(domain: str) -> str:
+    """The domain whose people and textures ``domain`` draws (``prior_lit`` -> ``prior``; others themselves)."""
+    return _PEOPLE_OF.get(check_domain(domain), domain)
 
 
 @dataclass
@@ -152,7 +162,8 @@ def sample_identity(index: int, seed: int, head: HeadModel, domain: str = "prior
                     overrides: dict | None = None) -> SyntheticIdentity:
     """Random synthetic person number ``index`` of dataset ``seed`` for ``head``.
 
-    Every random number is drawn, in a fixed order, from ``generator(seed, "synthetic_identity", index, domain)``,
+    Every random number is drawn, in a fixed order, from ``generator(seed, "synthetic_identity", index, domain)``
+    (``people_domain(domain)``: ``prior_lit`` draws the prior's people),
     so forcing one attribute with ``overrides`` (e.g. ``{"hairstyle": "long"}``; keys in ``OVERRIDABLE``) leaves the
     others unchanged (except the ones derived from it, e.g. grey hair for ``age_group="old"``). Unknown override
     keys or categories raise ``GaspInputError`` naming the field.
@@ -171,7 +182,7 @@ def sample_identity(index: int, seed: int, head: HeadModel, domain: str = "prior
         elif isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise GaspInputError(key, f"expected a number, got {value!r}")
 
-    g = generator(seed, "synthetic_identity", index, domain)
+    g = generator(seed, "synthetic_identity", index, people_domain(domain))
     coeffs = torch.randn(head.n_identity, generator=g)
     u = torch.rand(40, generator=g).tolist()  # fixed-size draw: the order of uses below never changes
 
@@ -237,4 +248,5 @@ def with_overrides(identity: SyntheticIdentity, head: HeadModel, **overrides) ->
     return sample_identity(identity.index, identity.seed, head, identity.domain, merged)
 
 
-__all__ = ["DOMAINS", "OVERRIDABLE", "SyntheticIdentity", "check_domain", "sample_identity", "with_overrides"]
+__all__ = ["DOMAINS", "OVERRIDABLE", "SyntheticIdentity", "check_domain", "people_domain", "sample_identity",
+           "with_overrides"]

@@ -57,9 +57,10 @@ def render_views(head: HeadModel, identity: SyntheticIdentity, expressions: torc
     """Render view k with expression k, pose k and camera k (K = len(cameras)).
 
     expressions: [K, n_expression]; poses: ``HeadPose`` of batch K; cameras: K cameras (one image size).
-    domain: 'prior' (flat albedo, uniform white light) or 'real_proxy' (Lambert key + fill + ambient, colour cast,
-        blur, sensor noise; the look is drawn from ``seed`` and the identity). The *texture* statistics follow
-        ``identity.domain`` (the domain it was sampled in).
+    domain: 'prior' (flat albedo, uniform white light), 'real_proxy' (Lambert key + fill + ambient, colour cast,
+        blur, sensor noise; the look is drawn from ``seed`` and the identity) or 'prior_lit' (the same Lambert light,
+        no colour cast, blur or noise). The *texture* statistics follow ``identity.domain`` (the domain it was
+        sampled in).
     supersample: s x s samples per pixel for colour and alpha (box filter); annotations are exact at pixel
         centres (odd s recommended, see ``render_mesh``).
     assets: from ``build_assets(head, identity, texture_size)``; built here when None (pass them in when rendering
@@ -90,7 +91,8 @@ def render_views(head: HeadModel, identity: SyntheticIdentity, expressions: torc
     if max_batch is not None and int(max_batch) < 1:
         raise GaspInputError("max_batch", f"must be >= 1, got {max_batch}")
     step = K if max_batch is None else int(max_batch)
-    look = sample_look(seed, identity.seed, identity.index) if domain == "real_proxy" else None
+    lit = domain in ("real_proxy", "prior_lit")
+    look = sample_look(seed, identity.seed, identity.index) if lit else None
     with torch.no_grad():
         ident = assets.identity.to(device=hdev, dtype=dtype).expand(K, -1)
         head_v = head(ident, expressions.to(device=hdev, dtype=dtype), poses.to(device=hdev, dtype=dtype))
@@ -100,7 +102,7 @@ def render_views(head: HeadModel, identity: SyntheticIdentity, expressions: torc
         parts = [_render_chunk(verts[i:i + step], cams[i:i + step], assets, supersample, background, look)
                  for i in range(0, K, step)]
         rgb, alpha, face_id, depth, bary = (torch.cat(x) if len(parts) > 1 else x[0] for x in zip(*parts))
-        if look is not None:
+        if domain == "real_proxy":
             rgb = camera_effects(rgb, look, generator(seed, "sensor_noise", identity.seed, identity.index))
         rgb = rgb.clamp(0.0, 1.0)
         valid = face_id >= 0
