@@ -41,7 +41,9 @@ equal image count, ``bash benchmarks/gpu_shipped_prior.sh views``, and the shipp
 10-29), writes ``results/heldout_prior_views_and_people.*`` and ``docs/heldout_views_sheet.png``. A seventh,
 ``--study fit_settings`` (GPU: fit settings of the paper preset on tuning people 30-39, then photo projection for the
 shipped and the main job's prior on people 0-29 and 40-79, ``gpu_heldout_fits --prior-set``), writes
-``results/heldout_prior_fit_settings.*`` and ``docs/heldout_projection_sheet.png``.
+``results/heldout_prior_fit_settings.*`` and ``docs/heldout_projection_sheet.png``. An eighth, ``--study
+light_uniform`` (GPU: the ten light-haired people of fit_settings fitted again under uniform light,
+``gpu_heldout_fits --light uniform``), writes ``results/heldout_prior_light_uniform.*``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -176,6 +178,10 @@ STUDIES = {
          ("shipped_pw3", "shipped", "psnr_novel"), ("shipped_pw10", "shipped", "psnr_novel"),
          ("shipped_dlr1e3", "shipped", "psnr_novel"), ("shipped_enc", "shipped", "psnr_novel")),
         (PLAIN_FITS_0_9, (VIEWS_AND_PEOPLE_ROWS, {"shipped": "shipped", "main_job": "main_job"}))),
+    "light_uniform": Study(
+        "heldout_prior_light_uniform", RAW / "heldout_light_uniform_2026-12-03.jsonl",
+        RAW / "heldout_light_uniform_2026-12-03.provenance.json", RAW / "heldout_light_uniform_strips", {},
+        tuple(("shipped_proj", "main_job_proj", m) for m in ("psnr_novel", "psnr_back", "psnr_input"))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -595,7 +601,8 @@ def main(argv=None) -> None:
     ap.add_argument("--study", choices=sorted(STUDIES), default="variants",
                     help="which run: every prior variant (default), 1,000 vs 100 identities at equal steps, or the "
                     "next prior on the CPU with the tiny preset, stage 3 and the code regulariser, the unseen colour prior, "
-                    "views per identity and 20 more people, or the fit settings (photo projection)")
+                    "views per identity and 20 more people, the fit settings (photo projection), or the light-haired "
+                    "people under uniform light")
     ap.add_argument("--provenance", default=None, help="default: the study's")
     ap.add_argument("--strips", default=None, help="folder of s<subject>_<kind>.png strips (default: the study's)")
     ap.add_argument("--results", default=str(REPO / "results"))
