@@ -23,6 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.heldout_prior_report import paired_difference
 from gasp_ops.errors import GaspInputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,29 +53,26 @@ def identity_attributes(subjects, seed: int = 0) -> pd.DataFrame:
 
 
 def paired_by_attribute(table: pd.DataFrame, a: str, b: str, attributes: pd.DataFrame) -> pd.DataFrame:
-    """Per attribute group: n, mean and standard error of a - b (novel and back PSNR), and how many a wins."""
+    """Per attribute group: n, mean and standard error of a - b (novel and back PSNR), and how many a wins
+    (``heldout_prior_report.paired_difference`` over the group's people)."""
     per = table[table.statistic == "value"]
     for v in (a, b):
         if v not in set(per.variant):
             raise GaspInputError(f"variant {v}", f"not in the table (has {', '.join(sorted(set(per.variant)))})")
-    diffs = {}
-    for metric in ("psnr_novel", "psnr_back"):
-        wide = per.pivot(index="subject", columns="variant", values=metric)
-        diffs[metric] = (wide[a] - wide[b]).dropna()
-    d = pd.DataFrame(diffs).dropna().reset_index()
-    if d.empty:
+    both = set(per[per.variant == a].subject) & set(per[per.variant == b].subject)
+    if not both:
         raise GaspInputError(f"{a} - {b}", "no subject has both variants")
-    d = d.merge(attributes, on="subject", how="left")
+    people = attributes[attributes.subject.isin(both)]
     out = []
-    groups = [("all", d.assign(all="all"))] + [(attr, d) for attr in ATTRIBUTES]
+    groups = [("all", people.assign(all="all"))] + [(attr, people) for attr in ATTRIBUTES]
     for attr, frame in groups:
         for value, g in frame.groupby(attr, sort=True):
             rec = {"attribute": attr, "group": str(value), "n": len(g), "a": a, "b": b}
+            members = per[per.subject.isin(g.subject)]
             for metric, name in (("psnr_novel", "novel"), ("psnr_back", "back")):
-                x = g[metric].astype(float)
-                rec[f"{name}_mean"] = float(x.mean())
-                rec[f"{name}_se"] = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
-                rec[f"{name}_a_better"] = int((x > 0).sum())
+                pair = paired_difference(members, a, b, metric)
+                rec.update({f"{name}_mean": pair["mean"], f"{name}_se": pair["se"],
+                            f"{name}_a_better": pair["positive"]})
             out.append(rec)
     return pd.DataFrame(out)
 

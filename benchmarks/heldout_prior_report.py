@@ -165,7 +165,8 @@ STUDIES = {
         (PLAIN_FITS_0_9,)),
     # Fit settings of the paper preset with the shipped prior on tuning people 30-39 (prior weight 3 / 10 / 0.3, decoder
     # rate 1e-3, the encoder's start, photo projection; 56e46a9, 2026-12-03), then photo projection for both the
-    # shipped and the main job's prior on people 0-19; the plain fits of people 0-29 borrowed from the studies above.
+    # shipped and the main job's prior on people 0-29 and 40-79 (56e46a9 / f129595); the plain fits of people 0-29
+    # borrowed from the studies above.
     "fit_settings": Study(
         "heldout_prior_fit_settings", RAW / "heldout_fit_settings_2026-12-03.jsonl",
         RAW / "heldout_fit_settings_2026-12-03.provenance.json", RAW / "heldout_fit_settings_strips",
@@ -178,6 +179,8 @@ STUDIES = {
          ("shipped_pw3", "shipped", "psnr_novel"), ("shipped_pw10", "shipped", "psnr_novel"),
          ("shipped_dlr1e3", "shipped", "psnr_novel"), ("shipped_enc", "shipped", "psnr_novel")),
         (PLAIN_FITS_0_9, (VIEWS_AND_PEOPLE_ROWS, {"shipped": "shipped", "main_job": "main_job"}))),
+    # The ten light-haired people of fit_settings fitted again under uniform light (gpu_heldout_fits --light uniform;
+    # dcfb46a, 2026-12-03): both priors with photo projection.
     "light_uniform": Study(
         "heldout_prior_light_uniform", RAW / "heldout_light_uniform_2026-12-03.jsonl",
         RAW / "heldout_light_uniform_2026-12-03.provenance.json", RAW / "heldout_light_uniform_strips", {},
