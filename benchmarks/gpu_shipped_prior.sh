@@ -11,7 +11,7 @@
 #   bash benchmarks/gpu_shipped_prior.sh long_eval [SECONDS_BUDGET]  # its encoder + held-out fits beside the others
 #   bash benchmarks/gpu_shipped_prior.sh codereg [SECONDS_BUDGET]    # 1,000-identity priors, code-size weights side by side
 #   bash benchmarks/gpu_shipped_prior.sh views [SECONDS_BUDGET]      # views per identity at an equal image count
-#   bash benchmarks/gpu_shipped_prior.sh lit [SECONDS_BUDGET]        # a prior trained under key light vs uniform
+#   bash benchmarks/gpu_shipped_prior.sh lit [SECONDS_BUDGET] ARGS   # a prior trained under key light, its encoder, fits
 # Needs beside the checkout (git-ignored): .whl/ with gsplat-1.5.3 and pytorch_msssim wheels. A later call on the
 # same machine reuses .gpu_prior/ (data, checkpoints) and .gsplat_build/ (gsplat's JIT build); on a fresh machine
 # `train` regenerates the data and resumes from .gpu_prior/priors/*/checkpoint.safetensors when those are put back.
@@ -345,13 +345,33 @@ elif [ "$stage" = views ]; then
 elif [ "$stage" = lit ]; then
   # Issue 14: a key-lit photo's unseen side is in shade, and a prior trained under uniform white light (the paper's,
   # the shipped one) completes it with the lit side's colour (docs/heldout_lighting_sheet.png). Does a prior that has
-  # seen shading do better? Two priors trained side by side alike (batch 32, CODEREG_STEPS schedule, default 4,000,
-  # the same time budget) on the shipped plan's LIT_IDS identities x 16 views (default 1,000): `flat` (domain prior,
-  # as shipped) and `lit` (domain prior_lit: the same people and textures under the real_proxy key + fill light).
-  # Returns lit.tar; fit them with the `eval` stage (the people's own light, and --light uniform).
-  data_for flat --identities ${LIT_IDS:-1000} --views 16
+  # seen shading do better? `lit`: the shipped plan's LIT_IDS identities x 16 views (default 1,000) in the domain
+  # prior_lit (the same people and textures under the real_proxy key + fill light), trained alone as the `views`
+  # stage's views16 prior (batch 32, CODEREG_STEPS schedule, default 4,000) - that prior is the flat control, carried
+  # in as tmp_carry/views16.safetensors. The real_proxy people for its encoder are rendered beside the training; then
+  # its encoder (proxy weight 8, as the shipped encoder; ENC_S seconds, default 150) beside held-out fits (the
+  # gpu_heldout_fits.py arguments after the budget; the lit prior is tmp_lit/priors/lit/prior_fp16.safetensors).
+  # Returns lit.tar (fp16 prior, summary, curves, logs), encoder_lit.tar and the fits' rows. A later `eval` call on
+  # the same warm machine fits more people with the same files.
+  shift 2
+  proxy=${PROXY_ROOT:-tmp_gpu_proxy}
   data_for lit --identities ${LIT_IDS:-1000} --views 16 --domain prior_lit
-  side_by_side flat lit
+  data256 --root $proxy --domain real_proxy --start 20000 --identities 1000 --views 6 --workers 6 \
+      > tmp_lit_proxy_data.log 2>&1 &
+  proxy_data=$!
+  side_by_side lit
+  wait $proxy_data; tail -n1 tmp_lit_proxy_data.log
+  prior=tmp_lit/priors/lit/prior_fp16.safetensors
+  OMP_NUM_THREADS=4 timeout $(( budget - SECONDS - 10 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
+      --dataset tmp_lit/synthetic --proxy-dataset $proxy/synthetic --set proxy_weight=8 --out tmp_enc_lit \
+      --work /tmp/enc_work_lit --seconds ${ENC_S:-150} > tmp_enc_lit.log 2>&1 &
+  enc=$!
+  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --deadline $(( budget - SECONDS - 15 )) "$@" 2>&1 \
+      | grep -vE "^\{" | tail -3
+  wait $enc
+  mkdir -p tmp_enc_lit; tail -c 4000 tmp_enc_lit.log > tmp_enc_lit/train_tail.log
+  tar cf "$OUT/encoder_lit.tar" -C tmp_enc_lit . 2>/dev/null
+  ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   # Held-out fits (benchmarks/gpu_heldout_fits.py arguments after the budget). Groups separated by a lone "--" run
   # one after another into the same rows file, e.g. "--prior a=A -- --set visibility_refine=false --prior a_off=A".
