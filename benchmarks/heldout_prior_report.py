@@ -43,7 +43,10 @@ equal image count, ``bash benchmarks/gpu_shipped_prior.sh views``, and the shipp
 shipped and the main job's prior on people 0-29 and 40-79, ``gpu_heldout_fits --prior-set``), writes
 ``results/heldout_prior_fit_settings.*`` and ``docs/heldout_projection_sheet.png``. An eighth, ``--study
 light_uniform`` (GPU: the ten light-haired people of fit_settings fitted again under uniform light,
-``gpu_heldout_fits --light uniform``), writes ``results/heldout_prior_light_uniform.*``.
+``gpu_heldout_fits --light uniform``), writes ``results/heldout_prior_light_uniform.*``. A ninth, ``--study lit``
+(GPU: the prior trained under key + fill light, ``bash benchmarks/gpu_shipped_prior.sh lit``, against its flat control
+and the priors above), writes ``results/heldout_prior_lit.*``, ``docs/heldout_lit_contact_sheet.png`` and
+``docs/heldout_lit_lighting_sheet.png``.
 
 Row fields used: prior, subject, psnr_novel, ssim_novel, psnr_back, psnr_input, fit_seconds, steps (and, when there,
 the strips ``input_image`` [H, W, 3], ``sheet`` / ``sheet_truth`` [H, 3W, 3]: azimuth 0, 90, 180 side by side).
@@ -80,10 +83,12 @@ VIEWS = ("front 0°", "side 90°", "back 180°")
 class Study(NamedTuple):
     """One device run's held-out fits and what the report makes of them: ``name`` of the results files, the raw
     rows / provenance / strips folder under results/raw, the contact sheets ({output key: (file name under docs/,
-    columns)}; a column is "input" / "truth" (the subject's input image / ground truth) or a variant) and the
-    paired per-subject differences (a, b, metric) reported when both variants are there. ``borrowed``: rows of other
-    studies' raw files that this one reports too, ((rows path, {their variant: this study's variant}), ...) - the
-    same fits under this study's names (its provenance says where they came from)."""
+    columns[, subjects])}; a column is "input" / "truth" (the subject's input image / ground truth) or a variant;
+    subjects: that sheet's rows, default every subject with strips of this study) and the paired per-subject
+    differences (a, b, metric) reported when both variants are there. ``borrowed``: rows of other studies' raw files
+    that this one reports too, ((rows path, {their variant: this study's variant}), ...) - the same fits under this
+    study's names (its provenance says where they came from); their strips come from the strips folder of the study
+    whose rows file it is."""
 
     name: str
     rows: Path
@@ -97,6 +102,7 @@ class Study(NamedTuple):
 RAW = REPO / "results" / "raw"
 STAGE3_AND_CODES_ROWS = RAW / "heldout_stage3_and_codes_2026-12-03.jsonl"
 VIEWS_AND_PEOPLE_ROWS = RAW / "heldout_views_and_people_2026-12-03.jsonl"
+FIT_SETTINGS_ROWS = RAW / "heldout_fit_settings_2026-12-03.jsonl"
 #: The shipped and the main job's priors with the plain paper preset on people 0-9 (stage3_and_codes' rows), borrowed
 #: under the names shipped / main_job by the studies that report more people.
 PLAIN_FITS_0_9 = (STAGE3_AND_CODES_ROWS, {"shipped_novis": "shipped", "main_job_novis": "main_job"})
@@ -168,7 +174,7 @@ STUDIES = {
     # shipped and the main job's prior on people 0-29 and 40-79 (56e46a9 / f129595); the plain fits of people 0-29
     # borrowed from the studies above.
     "fit_settings": Study(
-        "heldout_prior_fit_settings", RAW / "heldout_fit_settings_2026-12-03.jsonl",
+        "heldout_prior_fit_settings", FIT_SETTINGS_ROWS,
         RAW / "heldout_fit_settings_2026-12-03.provenance.json", RAW / "heldout_fit_settings_strips",
         {"contact_sheet": ("heldout_projection_sheet.png", ("input", "shipped_proj", "main_job_proj", "truth"))},
         (("shipped_proj", "main_job_proj", "psnr_novel"), ("shipped_proj", "main_job_proj", "psnr_back"),
@@ -185,6 +191,19 @@ STUDIES = {
         "heldout_prior_light_uniform", RAW / "heldout_light_uniform_2026-12-03.jsonl",
         RAW / "heldout_light_uniform_2026-12-03.provenance.json", RAW / "heldout_light_uniform_strips", {},
         tuple(("shipped_proj", "main_job_proj", m) for m in ("psnr_novel", "psnr_back", "psnr_input"))),
+    # The prior trained under key + fill light (domain prior_lit, batch 32, 4,000 steps; 3c22b1c, 2026-12-03) on the 70
+    # people of fit_settings, its flat control (views16, the same recipe under uniform light) on 20 of them, no prior
+    # on 3; the previous shipped and the main job's priors borrowed from fit_settings. It is the shipped prior since.
+    "lit": Study(
+        "heldout_prior_lit", RAW / "heldout_lit_2026-12-03.jsonl", RAW / "heldout_lit_2026-12-03.provenance.json",
+        RAW / "heldout_lit_strips",
+        {"contact_sheet": ("heldout_lit_contact_sheet.png",
+                           ("input", "lit_proj", "shipped_proj", "main_job_proj", "none_proj", "truth"), (0, 1, 2)),
+         "lighting_sheet": ("heldout_lit_lighting_sheet.png", ("input", "lit_proj", "views16_proj", "truth"), (75, 41))},
+        (*((a, b, m) for a, b in (("lit_proj", "main_job_proj"), ("lit_proj", "shipped_proj"), ("lit_proj", "views16_proj"))
+           for m in ("psnr_novel", "psnr_back", "psnr_input")),
+         ("lit_proj", "none_proj", "psnr_novel"), ("views16_proj", "shipped_proj", "psnr_novel")),
+        ((FIT_SETTINGS_ROWS, {"shipped_proj": "shipped_proj", "main_job_proj": "main_job_proj"}),)),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}
@@ -271,6 +290,22 @@ def read_strips(folder, kinds, subjects) -> dict[tuple[str, str], bytes]:
             p = strip_path(folder, kind, s)
             if p.is_file():
                 out[(kind, s)] = p.read_bytes()
+    return out
+
+
+def borrowed_strips(borrowed) -> dict[tuple[str, int], bytes]:
+    """PNG bytes of the strips of ``Study.borrowed`` variants, keyed (this study's variant, subject): read from the
+    strips folder of the study whose rows file each borrowed file is (none when no study has that file)."""
+    out = {}
+    for path, names in borrowed:
+        source = next((o for o in STUDIES.values() if o.rows == Path(path)), None)
+        if source is None or not source.strips.is_dir():
+            continue
+        for theirs, ours in names.items():
+            for p in sorted(source.strips.glob(f"s*_{theirs}.png")):
+                m = re.fullmatch(rf"s(\d+)_{re.escape(theirs)}\.png", p.name)
+                if m:
+                    out[(ours, int(m.group(1)))] = p.read_bytes()
     return out
 
 
@@ -573,7 +608,7 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     inputs = [*row_files, Path(provenance), Path(strips_dir)]
     out = {"parquet": Path(results_dir) / f"{study.name}.parquet", "markdown": Path(results_dir) / f"{study.name}.md",
            "chart": Path(results_dir) / f"{study.name}.png",
-           **{key: Path(docs_dir) / file for key, (file, _) in study.sheets.items()}}
+           **{key: Path(docs_dir) / sheet[0] for key, sheet in study.sheets.items()}}
     for key, p in out.items():
         check_output(p, kind="file", suffixes=(p.suffix,), inputs=inputs, flag=key)
     if save_raw_to:
@@ -581,7 +616,7 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     on_disk = (re.fullmatch(r"s(\d+)_truth\.png", p.name) for p in Path(strips_dir).glob("s*_truth.png"))
     sheet_subjects = sorted({s for _, s in strips} | {int(m.group(1)) for m in on_disk if m})
     kinds = set(prov["variants"]) | {"input", "truth"}
-    strips = {**read_strips(strips_dir, kinds, sheet_subjects), **strips}
+    strips = {**borrowed_strips(study.borrowed), **read_strips(strips_dir, kinds, sheet_subjects), **strips}
     pairs = [p for a, b, m in study.pairs if (p := paired_difference(per, a, b, m)) is not None]
 
     write_parquet(out["parquet"], table)
@@ -590,9 +625,10 @@ def build(jsonl, provenance, strips_dir, results_dir, docs_dir, tile: int = 192,
     labels = {k: v["label"] for k, v in prov["variants"].items()}
     labels.update(input="input (the one fitted image)", truth="ground truth")
     scores = {(r.variant, r.subject): f"novel PSNR {r.psnr_novel:.1f} dB" for r in per.itertuples()}
-    for key, (_, columns) in study.sheets.items():
+    for key, (_, columns, *subjects) in study.sheets.items():
         present = [c for c in columns if c in ("input", "truth") or c in set(per.variant)]
-        sheet = strip_sheet([(c, labels[c]) for c in present], sheet_subjects, strips, tile, scores)
+        sheet = strip_sheet([(c, labels[c]) for c in present], list(subjects[0]) if subjects else sheet_subjects,
+                            strips, tile, scores)
         with atomic_path(out[key], suffix=".png") as tmp:
             Image.fromarray(sheet).save(tmp, format="PNG", optimize=True)
     return {**out, "pairs": pairs, "table": table}
