@@ -207,7 +207,10 @@ elif [ "$stage" = encoder ]; then
   # Returns enc_w<W>.tar (encoder, summary, curves, log tail) per weight and tables_enrolment.tar.
   shift 2
   views=${ENC_VIEWS:-6}
-  data256 --root .gpu_prior --identities 1000 --views $views --workers 7 > "$OUT/data_prior.log" 2>&1 &
+  # the shipped prior's own people as it was trained on them (domain prior_lit since 2026-12-03; ENC_DOMAIN=prior for a
+  # prior of the uniform-light data)
+  data256 --root .gpu_prior_${ENC_DOMAIN:-prior_lit} --domain ${ENC_DOMAIN:-prior_lit} --identities 1000 --views $views \
+      --workers 7 > "$OUT/data_prior.log" 2>&1 &
   d1=$!
   data256 --root .gpu_proxy --domain real_proxy --start 20000 --identities 1000 \
       --views $views --workers 7 > "$OUT/data_proxy.log" 2>&1 &
@@ -219,7 +222,7 @@ elif [ "$stage" = encoder ]; then
   pids=()
   for w in ${ENC_WEIGHTS:-2 8}; do
     OMP_NUM_THREADS=4 timeout $(( enc_s + 100 )) python3 benchmarks/gpu_train_encoder.py \
-        --prior gasp_models/gasp_prior_uv128_1k.safetensors --dataset .gpu_prior/synthetic \
+        --prior gasp_models/gasp_prior_uv128_1k.safetensors --dataset .gpu_prior_${ENC_DOMAIN:-prior_lit}/synthetic \
         --proxy-dataset .gpu_proxy/synthetic --set proxy_weight=$w --out .enc_w$w --work /tmp/enc_work_w$w \
         --seconds $enc_s > ".enc_w$w.log" 2>&1 &
     pids+=($!)

@@ -193,7 +193,8 @@ STUDIES = {
         tuple(("shipped_proj", "main_job_proj", m) for m in ("psnr_novel", "psnr_back", "psnr_input"))),
     # The prior trained under key + fill light (domain prior_lit, batch 32, 4,000 steps; 3c22b1c, 2026-12-03) on the 70
     # people of fit_settings, its flat control (views16, the same recipe under uniform light) on 20 of them, no prior
-    # on 3; the previous shipped and the main job's priors borrowed from fit_settings. It is the shipped prior since.
+    # on 3; the previous shipped and the main job's priors borrowed from fit_settings, no prior without projection
+    # from stage3_and_codes. It is the shipped prior since.
     "lit": Study(
         "heldout_prior_lit", RAW / "heldout_lit_2026-12-03.jsonl", RAW / "heldout_lit_2026-12-03.provenance.json",
         RAW / "heldout_lit_strips",
@@ -202,8 +203,10 @@ STUDIES = {
          "lighting_sheet": ("heldout_lit_lighting_sheet.png", ("input", "lit_proj", "views16_proj", "truth"), (75, 41))},
         (*((a, b, m) for a, b in (("lit_proj", "main_job_proj"), ("lit_proj", "shipped_proj"), ("lit_proj", "views16_proj"))
            for m in ("psnr_novel", "psnr_back", "psnr_input")),
-         ("lit_proj", "none_proj", "psnr_novel"), ("views16_proj", "shipped_proj", "psnr_novel")),
-        ((FIT_SETTINGS_ROWS, {"shipped_proj": "shipped_proj", "main_job_proj": "main_job_proj"}),)),
+         ("lit_proj", "none_proj", "psnr_novel"), ("lit_proj", "none", "psnr_novel"),
+         ("views16_proj", "shipped_proj", "psnr_novel")),
+        ((FIT_SETTINGS_ROWS, {"shipped_proj": "shipped_proj", "main_job_proj": "main_job_proj"}),
+         (STAGE3_AND_CODES_ROWS, {"none": "none"}))),
 }
 #: Names of the metrics in the paired-difference table.
 METRIC_NAMES = {"psnr_novel": "novel-view PSNR", "psnr_back": "back-view PSNR", "psnr_input": "input-view PSNR"}

@@ -3,9 +3,9 @@
     python3 benchmarks/prior_decoded_sheet.py                       # the shipped prior -> docs/shipped_prior_decoded.png
     python3 benchmarks/prior_decoded_sheet.py --prior PATH --people 4 --out sheet.png
 
-Ground truth: the procedural generator's identities 0 .. people-1 of seed 0 in the prior domain (the shipped prior's
-training people ``syn_00000`` ...; checked against the prior's own ``identity_ids``), neutral expression, rendered as
-its training data was (texture 256, 3x supersampling). Decoded: the prior's code of that person through its decoder
+Ground truth: the procedural generator's identities 0 .. people-1 of seed 0 in the domain of the prior's training
+people (from its ``identity_ids``: ``lit_00000`` ... = prior_lit, the shipped prior's; ``syn_00000`` ... = prior;
+checked name by name), neutral expression, rendered as its training data was (texture 256, 3x supersampling). Decoded: the prior's code of that person through its decoder
 (``GaussianPrior.avatar``), posed on the same head and rendered from the same cameras (OpenCV convention, azimuth 0
 = frontal, elevation 0) over black. Nothing is fitted: this is the prior alone.
 """
@@ -37,12 +37,13 @@ def decoded_rows(prior_path, people: int, size: int, texture: int = 256) -> tupl
     from gasp_ops.runtime.posing import FastPoser
     from gasp_ops.synthetic.assets import build_assets
     from gasp_ops.synthetic.cameras import fixed_cameras
-    from gasp_ops.synthetic.dataset_plan import identity_id
+    from gasp_ops.synthetic.dataset_plan import ID_PREFIX, identity_id
     from gasp_ops.synthetic.identity import sample_identity
 
     head = ProceduralHead()
     prior, meta = load_prior(prior_path, head, "cpu")
     known = list(meta.get("identity_ids") or [])
+    domain = next((d for d, p in ID_PREFIX.items() if known and known[0].startswith(f"{p}_")), "prior")
     if people > prior.num_subjects:
         raise GaspInputError("--people", f"{people} > the prior's {prior.num_subjects} training people")
     n = len(AZIMUTHS)
@@ -50,12 +51,12 @@ def decoded_rows(prior_path, people: int, size: int, texture: int = 256) -> tupl
     pose = HeadPose.zeros(n)
     rows, labels = [], []
     for s in range(people):
-        ident = sample_identity(s, 0, head, domain="prior")
+        ident = sample_identity(s, 0, head, domain=domain)
         name = identity_id(ident.index, ident.domain)
         if known and known[s] != name:
             raise GaspInputError(str(prior_path), f"training person {s} is {known[s]!r}, not the generator's {name!r} "
                                  "(a prior of another data plan)")
-        inputs, views = from_synthetic(head, ident, cams, torch.zeros(n, head.n_expression), pose, domain="prior",
+        inputs, views = from_synthetic(head, ident, cams, torch.zeros(n, head.n_expression), pose, domain=domain,
                                        supersample=3, assets=build_assets(head, ident, texture))
         with torch.no_grad():
             out = render(FastPoser(prior.avatar(subject=s))(posed_vertices(head, inputs)), inputs.cameras)

@@ -17,8 +17,8 @@ FOLDER = Path(__file__).resolve().parent
 
 #: file name -> SHA-256 of the shipped bytes.
 SHA256: dict[str, str] = {
-    "gasp_prior_uv128_1k.safetensors": "921ad0c6605da8a56c88789f99efe09b83d2aba9249d82e7ce7929c638e0178c",
-    "encoder.safetensors": "73f8cf0a300e15694037280ed7d0dd17c1c18b5170e1ddbd9d97a31daf66e1e0",
+    "gasp_prior_uv128_1k.safetensors": "da996b43d8bfff6608756e34f0b685e400a53912f6469d499279be561c0a578c",
+    "encoder.safetensors": "696567bcef2ccc326d375812b8f376e15d7c8c1f33a1a23fd715561fdc6d6f2a",
     "face_net.safetensors": "b55f491c3c1fb7563b901b13385a23fec79a26113c1067bd7073b049cca89bb6",
 }
 

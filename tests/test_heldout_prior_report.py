@@ -197,3 +197,33 @@ def test_borrowed_rows_join_under_this_studys_names(tmp_path):
     with pytest.raises(GaspInputError, match=r"line 1: variant 'none' subject 0 repeats .*fits\.jsonl: line 1"):
         mod.build([jsonl], prov, tmp_path / "strips", tmp_path / "results2", tmp_path / "docs2", tile=TILE,
                   study=clash)
+
+
+def test_a_sheet_names_its_subjects_and_shows_borrowed_strips(tmp_path, monkeypatch):
+    """A sheet may list its own subjects; a borrowed variant's strips come from the strips folder of the study whose
+    rows file it borrows (found by that file), under this study's variant name."""
+    mod = _module()
+    jsonl, prov = _write_run(tmp_path)
+    other, other_strips = tmp_path / "other.jsonl", tmp_path / "other_strips"
+    other.write_text(json.dumps({"domain": "real_proxy", "prior": "shipped_old", "subject": 5, "psnr_novel": 26.0,
+                                 "fit_seconds": 50.0, "psnr_input": 30.0, "ssim_novel": 0.6, "psnr_back": 20.0}) + "\n")
+    borrowed_colour = (250, 5, 250)
+    other_strips.mkdir()
+    (other_strips / "s5_shipped_old.png").write_bytes(base64.b64decode(_png([borrowed_colour] * 3)))
+    strips = tmp_path / "strips"
+    strips.mkdir()
+    for kind in ("input", "truth"):  # subject 5's own input / truth strips, as --save-raw writes them
+        (strips / f"s5_{kind}.png").write_bytes(base64.b64decode(_png(COLOURS[(kind, 0)][:1 if kind == "input" else 3])))
+    source = mod.Study("source", other, prov, other_strips, {}, ())
+    monkeypatch.setitem(mod.STUDIES, "source_test", source)
+    study = mod.Study("sheets", jsonl, prov, strips,
+                      {"named": ("named.png", ("input", "shipped_long", "truth"), (5,)),
+                       "default": ("default.png", ("input", "shipped_long", "truth"))},
+                      (), ((other, {"shipped_old": "shipped_long"}),))
+    res = mod.build([jsonl], prov, strips, tmp_path / "r", tmp_path / "d", tile=TILE, study=study)
+    named, default = (np.asarray(Image.open(res[k]).convert("RGB")) for k in ("named", "default"))
+    # the named sheet: subject 5 alone; the default one: every subject with strips here (0, 1 from the rows, 5 on disk)
+    block = mod.sheet_size(3, 2, TILE, 1)[0] - mod.sheet_size(3, 1, TILE, 1)[0]  # px per subject
+    assert default.shape[0] - named.shape[0] == 2 * block
+    for sheet in (named, default):  # the borrowed strip's three views, upscaled to TILE px each
+        assert np.all(sheet == borrowed_colour, axis=-1).sum() >= 3 * TILE * TILE // 2

@@ -1,4 +1,5 @@
-"""benchmarks/prior_decoded_sheet.py: the shipped prior decodes its own training people, not just a mean head."""
+"""benchmarks/prior_decoded_sheet.py: the shipped prior decodes its own training people (lit, as it was trained on
+them), not just a mean head."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def test_each_decoded_person_matches_its_own_truth(tmp_path):
     from gasp_ops.prior.shipped import shipped_prior_path
 
     rows, labels = mod.decoded_rows(shipped_prior_path(), 2, 64)
-    assert labels == ["truth syn_00000", "decoded syn_00000", "truth syn_00001", "decoded syn_00001"]
+    assert labels == ["truth lit_00000", "decoded lit_00000", "truth lit_00001", "decoded lit_00001"]
     # Measured (64 px, 2026-12-02): own truth 18.7-22.2 dB at the four azimuths, the other person's 8.8-10.4 dB.
     for me, other in ((0, 1), (1, 0)):
         for k in range(len(mod.AZIMUTHS)):
