@@ -347,7 +347,7 @@ elif [ "$stage" = views ]; then
   side_by_side views16 views32
 elif [ "$stage" = lit ]; then
   # Issue 14: a key-lit photo's unseen side is in shade, and a prior trained under uniform white light (the paper's,
-  # the shipped one) completes it with the lit side's colour (docs/heldout_lighting_sheet.png). Does a prior that has
+  # the file shipped until 2026-12-03) completes it with the lit side's colour (docs/heldout_lighting_sheet.png). Does a prior that has
   # seen shading do better? `lit`: the shipped plan's LIT_IDS identities x 16 views (default 1,000) in the domain
   # prior_lit (the same people and textures under the real_proxy key + fill light), trained alone as the `views`
   # stage's views16 prior (batch 32, CODEREG_STEPS schedule, default 4,000) - that prior is the flat control, carried
@@ -363,7 +363,8 @@ elif [ "$stage" = lit ]; then
       > tmp_lit_proxy_data.log 2>&1 &
   proxy_data=$!
   side_by_side lit
-  wait $proxy_data; tail -n1 tmp_lit_proxy_data.log
+  wait $proxy_data 2>/dev/null  # side_by_side's own `wait` may have reaped it already
+  tail -n1 tmp_lit_proxy_data.log
   prior=tmp_lit/priors/lit/prior_fp16.safetensors
   OMP_NUM_THREADS=4 timeout $(( budget - SECONDS - 10 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
       --dataset tmp_lit/synthetic --proxy-dataset $proxy/synthetic --set proxy_weight=8 --out tmp_enc_lit \
