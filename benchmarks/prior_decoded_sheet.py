@@ -7,7 +7,8 @@ Ground truth: the procedural generator's identities 0 .. people-1 of seed 0 in t
 people (from its ``identity_ids``: ``lit_00000`` ... = prior_lit, the shipped prior's; ``syn_00000`` ... = prior;
 checked name by name), neutral expression, rendered as its training data was (texture 256, 3x supersampling).
 Decoded: the prior's code of that person through its decoder (``GaussianPrior.avatar``), posed on the same head and
-rendered from the same cameras (OpenCV convention, azimuth 0 = frontal, elevation 0) over black. Nothing is fitted: this is the prior alone.
+rendered from the same cameras (OpenCV convention, azimuth 0 = frontal, elevation 0) over black. Nothing is fitted:
+this is the prior alone.
 """
 
 from __future__ import annotations
