@@ -515,6 +515,16 @@ def _wrap(text: str, font, width: int) -> list[str]:
 PAD, LEFT, FONT = 4, 100, 16
 
 
+def strip_views(strip: np.ndarray, where: str) -> list[np.ndarray]:
+    """The [h, h, 3] views of a strip [h, n * h, 3]: n = 1 (an input image) or len(VIEWS) (front / side / back);
+    another shape is one GaspInputError naming ``where``."""
+    h = strip.shape[0]
+    n = strip.shape[1] // h
+    if strip.shape[1] != n * h or n not in (1, len(VIEWS)):
+        raise GaspInputError(where, f"shape {strip.shape[:2]}: expected [h, h] or [h, {len(VIEWS)}h]")
+    return [strip[:, k * h:(k + 1) * h] for k in range(n)]
+
+
 def strip_sheet(columns: list[tuple[str, str]], subjects: list[int], strips: dict, tile: int,
                 scores: dict | None = None) -> np.ndarray:
     """uint8 [H, W, 3] contact sheet: one row per subject; columns = (kind, title) with kind "input", "truth" or a
@@ -532,20 +542,17 @@ def strip_sheet(columns: list[tuple[str, str]], subjects: list[int], strips: dic
     def views(kind: str, s: int) -> list[np.ndarray]:
         if (kind, s) not in strips:
             raise GaspInputError(f"strip {kind} subject {s}", "missing (not in the rows' images nor the strips folder)")
+        where = f"strip {kind} subject {s}"
         img = strips[(kind, s)]
-        img = decode_png(img, f"strip {kind} subject {s}") if isinstance(img, bytes) else np.asarray(img)
-        h = img.shape[0]
-        n = img.shape[1] // h
-        if img.shape[1] != n * h or n not in (1, len(VIEWS)):
-            raise GaspInputError(f"strip {kind} subject {s}", f"shape {img.shape[:2]}: expected [h, h] or [h, 3h]")
-        tiles = [np.asarray(Image.fromarray(img[:, k * h:(k + 1) * h]).resize((tile, tile), Image.LANCZOS))
-                 if h != tile else img[:, k * h:(k + 1) * h] for k in range(n)]
+        img = decode_png(img, where) if isinstance(img, bytes) else np.asarray(img)
+        tiles = [np.asarray(Image.fromarray(v).resize((tile, tile), Image.LANCZOS)) if v.shape[0] != tile else v
+                 for v in strip_views(img, where)]
         text = (scores or {}).get((kind, s))
         if text and tile >= 8 * FONT:  # captions only where they leave the face visible
             im = Image.fromarray(np.ascontiguousarray(tiles[0]))
             ImageDraw.Draw(im).text((5, 4), text, fill=(255, 255, 255), font=font)
             tiles[0] = np.asarray(im)
-        return tiles + [blank] * (len(VIEWS) - n)
+        return tiles + [blank] * (len(VIEWS) - len(tiles))
 
     blocks = []
     for s in subjects:

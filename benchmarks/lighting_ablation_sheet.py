@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.heldout_prior_report import VIEWS, decode_png
+from benchmarks.heldout_prior_report import VIEWS, decode_png, strip_views
 from gasp_ops.errors import GaspInputError
 
 LIGHTS = {"own": "own key light", "uniform": "uniform light"}
@@ -54,11 +54,10 @@ def _views(row: dict, field: str, where: str) -> list[np.ndarray]:
         raise GaspInputError(where, f"no {field} strip (fit it with --sheet-subjects)")
     import base64
 
-    strip = decode_png(base64.b64decode(row[field]), where)
-    h = strip.shape[0]
-    if strip.shape[1] != len(VIEWS) * h:
-        raise GaspInputError(where, f"{field} strip of shape {strip.shape[:2]}: expected [h, {len(VIEWS)}h]")
-    return [strip[:, k * h:(k + 1) * h] for k in range(len(VIEWS))]
+    views = strip_views(decode_png(base64.b64decode(row[field]), where), where)
+    if len(views) != len(VIEWS):
+        raise GaspInputError(where, f"{field} strip of {len(views)} view(s): expected {len(VIEWS)}")
+    return views
 
 
 def _caption(tile: np.ndarray, text: str) -> np.ndarray:
