@@ -57,6 +57,23 @@ side_by_side() {
   rm -f "$OUT"/*.log "$OUT/device.txt"
   ls -la "$OUT"
 }
+# encoder_beside_fits NAME PRIOR DATASET PROXY FIT_ARGS...: the identity encoder for PRIOR (proxy weight 8, as the
+# shipped encoder; ENC_S seconds, default 150) trained on the synthetic datasets DATASET (the prior's people) and
+# PROXY (real_proxy people) while gpu_heldout_fits.py fits FIT_ARGS on the same GPU; then $OUT/encoder_NAME.tar
+# (encoder, summary, curves, log tail) beside the fits' rows.
+encoder_beside_fits() {
+  local name=$1 prior=$2 dataset=$3 proxy=$4 enc
+  shift 4
+  OMP_NUM_THREADS=4 timeout $(( budget - SECONDS - 10 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
+      --dataset $dataset --proxy-dataset $proxy --set proxy_weight=8 --out tmp_enc_$name \
+      --work /tmp/enc_work_$name --seconds ${ENC_S:-150} > tmp_enc_$name.log 2>&1 &
+  enc=$!
+  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --deadline $(( budget - SECONDS - 15 )) "$@" 2>&1 \
+      | grep -vE "^\{" | tail -3
+  wait $enc
+  mkdir -p tmp_enc_$name; tail -c 4000 tmp_enc_$name.log > tmp_enc_$name/train_tail.log
+  tar cf "$OUT/encoder_$name.tar" -C tmp_enc_$name . 2>/dev/null
+}
 build=
 if [ "$stage" != faces ]; then  # every stage but `faces` fits avatars: gsplat's JIT build in the background
   python3 -c "from gsplat.cuda._backend import _C; print('gsplat', _C is not None)" > "$OUT/gsplat_build.log" 2>&1 &
@@ -300,17 +317,9 @@ elif [ "$stage" = long_eval ]; then
   root=${PRIOR_ROOT:-tmp_gpu_prior} proxy=${PROXY_ROOT:-tmp_gpu_proxy}
   prior=$root/priors/p1000_long/prior_fp16.safetensors
   wait $build; tail -1 "$OUT/gsplat_build.log"
-  OMP_NUM_THREADS=4 timeout $(( budget - SECONDS - 10 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
-      --dataset $root/synthetic --proxy-dataset $proxy/synthetic --set proxy_weight=8 --out tmp_enc_long \
-      --work /tmp/enc_work_long --seconds ${ENC_S:-150} > "$OUT/encoder.log" 2>&1 &
-  enc=$!
-  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --subjects 10 --size 256 --sheet-subjects 3 --workers 12 \
-      --deadline $(( budget - SECONDS - 15 )) --prior p1000_long=$prior \
-      --prior shipped=gasp_models/gasp_prior_uv128_1k.safetensors --prior main_job=tmp_carry/tiny_prior.safetensors \
-      --prior none= 2>&1 | grep -vE "^\{" | tail -3
-  wait $enc
-  tail -c 4000 "$OUT/encoder.log" > tmp_enc_long/train_tail.log; rm -f "$OUT/encoder.log"
-  tar cf "$OUT/encoder_long.tar" -C tmp_enc_long . 2>/dev/null
+  encoder_beside_fits long $prior $root/synthetic $proxy/synthetic --subjects 10 --size 256 --sheet-subjects 3 \
+      --workers 12 --prior p1000_long=$prior --prior shipped=gasp_models/gasp_prior_uv128_1k.safetensors \
+      --prior main_job=tmp_carry/tiny_prior.safetensors --prior none=
   ls -la "$OUT"
 elif [ "$stage" = codereg ]; then
   # Issue 14: does a size penalty on the identity codes (PriorConfig.code_regulariser) make the 1,000-identity prior
@@ -365,16 +374,7 @@ elif [ "$stage" = lit ]; then
   side_by_side lit
   wait $proxy_data 2>/dev/null  # side_by_side's own `wait` may have reaped it already
   tail -n1 tmp_lit_proxy_data.log
-  prior=tmp_lit/priors/lit/prior_fp16.safetensors
-  OMP_NUM_THREADS=4 timeout $(( budget - SECONDS - 10 )) python3 benchmarks/gpu_train_encoder.py --prior $prior \
-      --dataset tmp_lit/synthetic --proxy-dataset $proxy/synthetic --set proxy_weight=8 --out tmp_enc_lit \
-      --work /tmp/enc_work_lit --seconds ${ENC_S:-150} > tmp_enc_lit.log 2>&1 &
-  enc=$!
-  python3 benchmarks/gpu_heldout_fits.py --out "$OUT" --deadline $(( budget - SECONDS - 15 )) "$@" 2>&1 \
-      | grep -vE "^\{" | tail -3
-  wait $enc
-  mkdir -p tmp_enc_lit; tail -c 4000 tmp_enc_lit.log > tmp_enc_lit/train_tail.log
-  tar cf "$OUT/encoder_lit.tar" -C tmp_enc_lit . 2>/dev/null
+  encoder_beside_fits lit tmp_lit/priors/lit/prior_fp16.safetensors tmp_lit/synthetic $proxy/synthetic "$@"
   ls -la "$OUT"
 elif [ "$stage" = eval ]; then
   # Held-out fits (benchmarks/gpu_heldout_fits.py arguments after the budget). Groups separated by a lone "--" run
